@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv/ when it is
+# missing and reuse it while it is current (newer than pyproject.toml and constraints.txt).
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Stage commands in dvc.yaml call `python`: it must be the one in .venv.
+RUN    := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
+.PHONY: demo test install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	# torch first and pinned: a looser spec downloads gigabytes of CUDA wheels.
+	$(PYTHON) -m pip install --quiet torch==2.13.0
+	$(PYTHON) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(RUN) dvc repro
+
+test: $(STAMP)
+	$(RUN) python -m pytest

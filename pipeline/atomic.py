@@ -1,0 +1,65 @@
+"""Atomic outputs: a stage killed at any moment leaves its previous output or none.
+
+Everything is written under a temporary sibling name and renamed into place only once it
+is complete; `os.replace` within one directory is atomic on POSIX file systems.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+_TMP_MARK = ".tmp-"
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete what an earlier, killed writer of `path` left behind."""
+    for stale in path.parent.glob(f".{path.name}{_TMP_MARK}*"):
+        _remove(stale)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling of `path` to write a file or directory into.
+
+    On normal exit it replaces `path`; on an exception it is deleted and `path` is left as
+    it was. A directory that already exists is replaced whole, never merged.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
+    tmp = path.parent / f".{path.name}{_TMP_MARK}{os.getpid()}"
+    try:
+        yield tmp
+        if tmp.is_dir() and path.exists():
+            # Directories cannot be replaced in one rename: move the old one aside first.
+            old = path.parent / f".{path.name}{_TMP_MARK}old-{os.getpid()}"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            _remove(old)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            _remove(tmp)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")

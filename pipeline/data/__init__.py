@@ -1,0 +1,1 @@
+"""GLUE data: readers for each source, the synthetic generator, the normalised split files."""

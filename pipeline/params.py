@@ -1,0 +1,169 @@
+"""The schema of `params.yaml`, checked before any stage does work.
+
+`conf/` holds the presets that DVC composes into `params.yaml` (`dvc exp run -S preset=paper`);
+this module says what a valid composition is. Any unknown key, wrong type or unknown name is
+reported on one line naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.errors import InputError
+from pipeline.tasks import TASKS
+
+TaskName = Literal["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli", "ax"]
+TrainableTask = Literal["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]
+MethodName = Literal["finetune", "kd", "prokt", "lgtm"]
+assert set(TaskName.__args__) == set(TASKS), "TaskName must list pipeline.tasks.TASKS"
+
+
+class _Section(BaseModel):
+    # Unknown keys are errors: a typo must not silently fall back to a default.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticParams(_Section):
+    seed: int
+    real_sizes: bool = Field(description="write the real GLUE row counts (MNLI: 392,702 train rows)")
+    train_rows: int = Field(gt=0)
+    dev_rows: int = Field(gt=0)
+    test_rows: int = Field(gt=0)
+    label_noise: float = Field(ge=0.0, lt=1.0)
+    defect_rate: float = Field(ge=0.0, lt=0.5)
+
+
+class DataParams(_Section):
+    source: Literal["synthetic", "dir", "hub"]
+    glue_dir: str | None
+    tasks: list[TaskName] = Field(min_length=1)
+    max_malformed_fraction: float = Field(ge=0.0, le=1.0)
+    max_seq_length: int = Field(gt=8)
+    synthetic: SyntheticParams
+
+    @model_validator(mode="after")
+    def _dir_needs_path(self) -> DataParams:
+        if self.source == "dir" and not self.glue_dir:
+            raise ValueError("data.glue_dir: required when data.source is 'dir'")
+        return self
+
+
+class ModelSpec(_Section):
+    """A hub id or local path, or `tiny` (a randomly initialised BERT of the given shape)."""
+
+    name: str = Field(min_length=1)
+    layers: int | None = Field(default=None, gt=0)
+    hidden: int | None = Field(default=None, gt=0)
+    heads: int | None = Field(default=None, gt=0)
+    intermediate: int | None = Field(default=None, gt=0)
+    # Keep only the first N encoder layers of the checkpoint (a student cut from a teacher).
+    keep_layers: int | None = Field(default=None, gt=0)
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.name == "tiny"
+
+    @model_validator(mode="after")
+    def _tiny_needs_shape(self) -> ModelSpec:
+        if self.is_tiny:
+            missing = [k for k in ("layers", "hidden", "heads", "intermediate") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"{', '.join(missing)}: required when name is 'tiny'")
+            if self.hidden % self.heads:
+                raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+            if self.keep_layers is not None:
+                raise ValueError("keep_layers: only for a checkpoint; a tiny model sets layers")
+        return self
+
+
+class ModelParams(_Section):
+    teacher: ModelSpec
+    student: ModelSpec
+    tiny_vocab_size: int = Field(gt=100)
+
+
+class TrainParams(_Section):
+    batch_size: int = Field(gt=0)
+    eval_batch_size: int = Field(gt=0)
+    learning_rate: float = Field(gt=0.0, description="student")
+    teacher_learning_rate: float = Field(gt=0.0)
+    epochs: float = Field(gt=0.0)
+    warmup_ratio: float = Field(ge=0.0, lt=1.0)
+    weight_decay: float = Field(ge=0.0)
+    adam_beta1: float = Field(ge=0.0, lt=1.0)
+    adam_beta2: float = Field(ge=0.0, lt=1.0)
+    adam_epsilon: float = Field(gt=0.0)
+    alpha_kd: float = Field(ge=0.0, le=1.0)
+    t_alpha_kd: float = Field(ge=0.0, le=1.0)
+    temperature: float = Field(gt=0.0)
+    eval_steps: int = Field(gt=0)
+    init_classifier_to_zero: bool
+    mixed_precision: Literal["no", "fp16", "bf16"]
+
+
+class LgtmParams(_Section):
+    radius: float = Field(gt=0.0, description="finite-difference radius r")
+    held_out: Literal["dev", "train_slice"]
+    held_out_fraction: float = Field(gt=0.0, lt=1.0, description="of train, when held_out is train_slice")
+
+
+class Params(_Section):
+    preset: Literal["demo", "paper"]
+    seed: int
+    hub_timeout_s: float = Field(gt=0.0, le=25.0)
+    tasks: list[TrainableTask] = Field(min_length=1)
+    methods: list[MethodName] = Field(min_length=1)
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
+    lgtm: LgtmParams
+
+
+def _describe(error: dict, data: dict) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        parent = error["loc"][:-1]
+        model = Params
+        for part in parent:
+            annotation = model.model_fields[part].annotation
+            model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+            if model is None:
+                break
+        allowed = f"; allowed keys: {', '.join(model.model_fields)}" if model else ""
+        return f"{location}: unknown key{allowed}"
+    if error["type"] == "missing":
+        return f"{location}: missing"
+    got = error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "literal_error":
+        message = message.replace("Input should be", "expected one of")
+    return f"{location}: {message} (got {got!r})" if location else message
+
+
+def validate_params(data: object, source: str = "params.yaml") -> Params:
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: expected a mapping of keys, got {type(data).__name__}")
+    try:
+        return Params.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        more = len(error.errors()) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise InputError(f"{source}: {_describe(first, data)}{suffix}") from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: not found; run from the repository root, where params.yaml is")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise InputError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    return validate_params(data, str(path))

@@ -1,0 +1,47 @@
+"""Stage `pretrained@TASK`: the starting teacher and student as model directories.
+
+    python -m stages pretrained --task rte
+
+Writes models/TASK/pretrained/{teacher,student}/ (config, weights, tokenizer, label names).
+For `tiny` models the tokenizer is trained on data/glue/TASK/train.jsonl.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from pipeline.atomic import atomic_path
+from pipeline.data.normalized import read_split, split_path
+from pipeline.params import load_params
+from pipeline.pretrained import pretrained_pair
+from pipeline.tasks import get_task
+from stages.common import PARAMS_OPTION, glue_data_dir, pretrained_dir
+
+log = logging.getLogger("pretrained")
+
+
+def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_file: Path = PARAMS_OPTION) -> None:
+    """Build or fetch the teacher and student a task starts from."""
+    params = load_params(params_file)
+    glue_task = get_task(task)
+    train_file = split_path(glue_data_dir(task), "train")
+
+    def train_texts():
+        for example in read_split(train_file):
+            yield example["text_a"]
+            if example["text_b"]:
+                yield example["text_b"]
+
+    teacher, student, tokenizer = pretrained_pair(
+        params.model, task=glue_task, train_texts=train_texts, seed=params.seed, timeout_s=params.hub_timeout_s
+    )
+    with atomic_path(pretrained_dir(task)) as out:
+        for role, model in (("teacher", teacher), ("student", student)):
+            model.save_pretrained(out / role)
+            tokenizer.save_pretrained(out / role)
+            n_params = sum(p.numel() for p in model.parameters())
+            log.info("%s %s: %s, %.2fM parameters, vocabulary %d", task, role, model.config.model_type, n_params / 1e6, len(tokenizer))
+    log.info("wrote %s", pretrained_dir(task))

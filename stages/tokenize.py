@@ -1,0 +1,39 @@
+"""Stage `tokenize@TASK`: the task's splits as token ids, with the teacher's tokenizer.
+
+    python -m stages tokenize --task rte
+
+Reads data/glue/TASK/ and models/TASK/pretrained/teacher/; writes data/tokenized/TASK/
+(a `datasets.DatasetDict` saved to disk: input_ids, token_type_ids, attention_mask, labels, idx).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from pipeline.atomic import atomic_path
+from pipeline.params import load_params
+from pipeline.tasks import get_task
+from pipeline.tokenize import tokenize_task
+from stages.common import PARAMS_OPTION, glue_data_dir, pretrained_dir, tokenized_dir
+
+log = logging.getLogger("tokenize")
+
+
+def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_file: Path = PARAMS_OPTION) -> None:
+    """Tokenize a task's normalised splits."""
+    params = load_params(params_file)
+    glue_task = get_task(task)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(pretrained_dir(task) / "teacher")
+    dataset = tokenize_task(glue_data_dir(task), tokenizer, glue_task, params.data.max_seq_length)
+    with atomic_path(tokenized_dir(task)) as out:
+        dataset.save_to_disk(str(out))
+    for name, split in dataset.items():
+        lengths = [len(ids) for ids in split["input_ids"]]
+        log.info("%s %s: %d examples, mean length %.1f, truncated %d", task, name, len(split),
+                 sum(lengths) / len(lengths), sum(n >= params.data.max_seq_length for n in lengths))
+    log.info("wrote %s", tokenized_dir(task))

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo_params() -> dict:
+    """The committed params.yaml (the demo composition), as a fresh mutable dict."""
+    return copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
+
+
+@pytest.fixture
+def small_params(demo_params, tmp_path) -> Path:
+    """A params file for running stages fast in a scratch directory."""
+    demo_params["data"]["synthetic"].update(train_rows=300, dev_rows=60, test_rows=40)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(demo_params))
+    return path
+
+
+def run_stage(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m stages ARGS` in `cwd`, as DVC runs it."""
+    env_path = f"{REPO}"
+    return subprocess.run(
+        [sys.executable, "-m", "stages", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**__import__("os").environ, "PYTHONPATH": env_path},
+    )

@@ -1,0 +1,81 @@
+"""Tiny models and checkpoints are saved as ordinary model directories."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from pipeline.errors import InputError
+from pipeline.models import keep_first_layers, load_checkpoint, train_wordpiece_tokenizer
+from pipeline.params import ModelParams, ModelSpec
+from pipeline.pretrained import pretrained_pair
+from pipeline.tasks import TASKS
+
+TEXTS = ["the dog found the ball in the park .", "a cat was brilliant and lovely .", "why did the pilot move the car ?"] * 20
+TINY = {"name": "tiny", "layers": 2, "hidden": 32, "heads": 2, "intermediate": 64}
+
+
+def tiny_pair(task="mnli", seed=0):
+    models = ModelParams(teacher=ModelSpec(**TINY), student=ModelSpec(**{**TINY, "layers": 1}), tiny_vocab_size=200)
+    return pretrained_pair(models, task=TASKS[task], train_texts=lambda: iter(TEXTS), seed=seed, timeout_s=1)
+
+
+def test_wordpiece_tokenizer_is_learnt_and_deterministic():
+    first, second = train_wordpiece_tokenizer(TEXTS, 200), train_wordpiece_tokenizer(TEXTS, 200)
+    assert first.get_vocab() == second.get_vocab()
+    encoded = first("the dog found the ball", "a cat")
+    assert first.convert_ids_to_tokens(encoded["input_ids"])[:3] == ["[CLS]", "the", "dog"]
+    assert "[UNK]" not in first.convert_ids_to_tokens(encoded["input_ids"])
+    unseen = first.convert_ids_to_tokens(first("barn")["input_ids"])  # spelled with seen characters
+    assert unseen[1:-1] == ["b", "##a", "##r", "##n"]
+
+
+def test_vocabulary_keeps_the_most_frequent_words_within_its_size():
+    tokenizer = train_wordpiece_tokenizer(["b b b a a c"], vocab_size=5 + 6 + 2)
+    assert set(tokenizer.get_vocab()) == {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c", "##a", "##b", "##c"}
+    words = train_wordpiece_tokenizer(["dog dog dog cat cat cow"], vocab_size=5 + 2 * 7 + 2).get_vocab()
+    assert {"dog", "cat"} <= set(words) and "cow" not in words
+
+
+def test_tiny_pair_saves_and_reloads_as_a_normal_model_directory(tmp_path):
+    teacher, student, tokenizer = tiny_pair()
+    teacher.save_pretrained(tmp_path / "teacher")
+    tokenizer.save_pretrained(tmp_path / "teacher")
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "teacher")
+    assert reloaded.config.id2label == {0: "entailment", 1: "neutral", 2: "contradiction"}
+    assert reloaded.config.num_hidden_layers == 2 and student.config.num_hidden_layers == 1
+    assert AutoTokenizer.from_pretrained(tmp_path / "teacher").get_vocab() == tokenizer.get_vocab()
+    for name, tensor in teacher.state_dict().items():
+        assert torch.equal(tensor, reloaded.state_dict()[name]), name
+
+
+def test_tiny_models_are_seeded():
+    a, b = tiny_pair(seed=5)[0], tiny_pair(seed=5)[0]
+    c = tiny_pair(seed=6)[0]
+    weight = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(a.state_dict()[weight], b.state_dict()[weight])
+    assert not torch.equal(a.state_dict()[weight], c.state_dict()[weight])
+
+
+def test_regression_task_has_one_output():
+    teacher, _, _ = tiny_pair("stsb")
+    assert teacher.config.num_labels == 1 and teacher.config.problem_type == "regression"
+
+
+def test_student_cut_from_a_local_checkpoint(tmp_path):
+    teacher, _, tokenizer = tiny_pair()
+    teacher.save_pretrained(tmp_path / "ckpt")
+    tokenizer.save_pretrained(tmp_path / "ckpt")
+    student, _ = load_checkpoint(ModelSpec(name=str(tmp_path / "ckpt"), keep_layers=1), task=TASKS["mnli"], timeout_s=1)
+    assert len(student.bert.encoder.layer) == 1 and student.config.num_hidden_layers == 1
+    kept = "bert.encoder.layer.0.output.dense.weight"
+    assert torch.equal(student.state_dict()[kept], teacher.state_dict()[kept])
+    with pytest.raises(InputError, match="keep_layers=5 but the checkpoint has 2 layers"):
+        keep_first_layers(teacher, 5, "ckpt")
+
+
+def test_directory_that_is_not_a_model_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(InputError, match=rf"model '{tmp_path}': cannot be loaded as a sequence classifier"):
+        load_checkpoint(ModelSpec(name=str(tmp_path)), task=TASKS["rte"], timeout_s=1)

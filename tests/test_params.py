@@ -1,0 +1,99 @@
+"""params.yaml: the committed file is the demo composition, and bad params fail on one line."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from conftest import REPO, run_stage
+from pipeline.errors import InputError
+from pipeline.params import validate_params
+
+
+def composed(*overrides: str) -> dict:
+    with initialize_config_dir(version_base=None, config_dir=str(REPO / "conf")):
+        return OmegaConf.to_container(compose(config_name="config", overrides=list(overrides)))
+
+
+def test_committed_params_are_the_demo_composition():
+    assert yaml.safe_load((REPO / "params.yaml").read_text()) == composed()
+
+
+@pytest.mark.parametrize("preset", ["demo", "paper"])
+def test_both_presets_are_complete_and_valid(preset):
+    params = validate_params(composed(f"preset={preset}"))
+    assert params.preset == preset
+
+
+def test_paper_preset_has_the_authors_settings():
+    paper = validate_params(composed("preset=paper"))
+    assert (paper.model.teacher.name, paper.model.student.name) == ("bert-base-uncased", "google/bert_uncased_L-6_H-768_A-12")
+    assert (paper.train.batch_size, paper.train.epochs, paper.data.max_seq_length) == (32, 6, 128)
+    assert (paper.train.teacher_learning_rate, paper.train.adam_epsilon, paper.train.weight_decay) == (3e-5, 1e-6, 0.0)
+    assert (paper.train.temperature, paper.train.alpha_kd, paper.train.t_alpha_kd, paper.lgtm.radius) == (1.0, 1.0, 0.4, 0.01)
+    assert paper.lgtm.held_out == "dev"
+
+
+def test_a_single_key_overrides_on_top_of_a_preset():
+    assert validate_params(composed("preset=paper", "train.learning_rate=1e-4")).train.learning_rate == 1e-4
+
+
+def test_float_written_in_exponent_form_is_a_float(demo_params):
+    demo_params["train"]["learning_rate"] = "5e-05"  # how YAML 1.1 readers see DVC's `5e-05`
+    assert validate_params(demo_params).train.learning_rate == 5e-5
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p["train"].update(learning_rat=1e-4), r"train\.learning_rat: unknown key; allowed keys: batch_size, "),
+        (lambda p: p.update(sed=1), r"sed: unknown key; allowed keys: preset, seed, "),
+        (lambda p: p["train"].update(batch_size="big"), r"train\.batch_size: .*integer.* \(got 'big'\)"),
+        (lambda p: p["train"].update(learning_rate="fast"), r"train\.learning_rate: .*number.* \(got 'fast'\)"),
+        (lambda p: p.update(tasks=["mnli", "imdb"]), r"tasks\.1: expected one of 'cola', 'sst2', .* \(got 'imdb'\)"),
+        (lambda p: p.update(methods=["kd", "dkd"]), r"methods\.1: expected one of 'finetune', 'kd', 'prokt' or 'lgtm' \(got 'dkd'\)"),
+        (lambda p: p.update(preset="fast"), r"preset: expected one of 'demo' or 'paper' \(got 'fast'\)"),
+        (lambda p: p["lgtm"].update(held_out="test"), r"lgtm\.held_out: expected one of 'dev' or 'train_slice'"),
+        (lambda p: p["data"].update(source="dir"), r"data: data\.glue_dir: required when data\.source is 'dir'"),
+        (lambda p: p["model"]["teacher"].update(hidden=100, heads=3), r"model\.teacher: hidden \(100\) must be a multiple of heads \(3\)"),
+        (lambda p: p["train"].pop("epochs"), r"train\.epochs: missing"),
+    ],
+)
+def test_bad_params_name_the_key_and_what_is_allowed(demo_params, edit, message):
+    edit(demo_params)
+    with pytest.raises(InputError, match=message) as error:
+        validate_params(demo_params)
+    assert "\n" not in str(error.value)
+
+
+def test_stage_exits_2_with_one_line_before_any_work(demo_params, tmp_path):
+    demo_params["train"]["warmup_ratio"] = "lots"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(demo_params))
+    result = run_stage("download", "--task", "rte", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: params.yaml: train.warmup_ratio: Input should be a valid number, unable to parse string as a number (got 'lots')"
+    ]
+    assert not (tmp_path / "data").exists()
+
+
+def test_unknown_task_on_the_command_line_exits_2(small_params):
+    result = run_stage("download", "--task", "imdb", cwd=small_params.parent)
+    assert result.returncode == 2
+    assert "unknown task 'imdb'; expected one of: cola, sst2" in result.stderr
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    (tmp_path / "params.yaml").write_text("seed: 1\ntrain: [unclosed\n")
+    result = run_stage("download", "--task", "rte", cwd=tmp_path)
+    assert result.returncode == 2 and "params.yaml:3: not valid YAML" in result.stderr
+
+
+def test_dvc_hydra_config_points_at_conf():
+    config = (REPO / ".dvc" / "config").read_text()
+    assert "enabled = true" in config and "config_dir = conf" in config
+    assert os.path.isfile(REPO / "conf" / "preset" / "paper.yaml")

@@ -1,0 +1,68 @@
+"""The data stages as DVC runs them: `python -m stages ...` in a scratch directory."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import pytest
+
+from conftest import run_stage
+
+pytestmark = pytest.mark.slow
+
+
+def test_download_pretrained_tokenize_for_rte(small_params):
+    cwd = small_params.parent
+    for stage in ("download", "pretrained", "tokenize"):
+        result = run_stage(stage, "--task", "rte", cwd=cwd)
+        assert result.returncode == 0, result.stderr
+    report = json.loads((cwd / "data/glue/rte/report.json").read_text())
+    assert report["source"] == "synthetic"
+    assert report["splits"]["train"]["examples"] == 300
+    assert report["splits"]["train"]["file"]["rows"] == 300 + sum(report["splits"]["train"]["file"]["skipped"].values())
+    tokenized = datasets.load_from_disk(str(cwd / "data/tokenized/rte"))
+    assert {name: len(split) for name, split in tokenized.items()} == {"train": 300, "dev": 60, "test": 40}
+    assert {"input_ids", "attention_mask", "token_type_ids", "labels", "idx"} <= set(tokenized["train"].column_names)
+    assert max(len(ids) for ids in tokenized["train"]["input_ids"]) <= 64
+    assert set(tokenized["test"]["labels"]) == {-1}
+
+
+def test_download_every_task_including_mnli_and_ax(small_params):
+    cwd = small_params.parent
+    for task in ("mnli", "ax"):
+        assert run_stage("download", "--task", task, cwd=cwd).returncode == 0
+    assert sorted(p.name for p in (cwd / "data/glue/mnli").iterdir()) == [
+        "dev_matched.jsonl", "dev_mismatched.jsonl", "report.json", "test_matched.jsonl", "test_mismatched.jsonl", "train.jsonl"
+    ]
+    assert sorted(p.name for p in (cwd / "data/glue/ax").iterdir()) == ["report.json", "test.jsonl"]
+
+
+def test_download_from_a_glue_directory_given_on_the_command_line(small_params, tmp_path):
+    glue = tmp_path / "glue" / "RTE"
+    glue.mkdir(parents=True)
+    (glue / "train.tsv").write_text("index\tsentence1\tsentence2\tlabel\n0\tA.\tB.\tentailment\n1\tC.\tD.\tnot_entailment\n")
+    (glue / "dev.tsv").write_text("index\tsentence1\tsentence2\tlabel\n0\tA.\tB.\tentailment\n")
+    (glue / "test.tsv").write_text("index\tsentence1\tsentence2\n0\tA.\tB.\n")
+    result = run_stage("download", "--task", "rte", "--glue-dir", str(tmp_path / "glue"), cwd=small_params.parent)
+    assert result.returncode == 0, result.stderr
+    lines = (small_params.parent / "data/glue/rte/train.jsonl").read_text().splitlines()
+    assert [json.loads(line)["label"] for line in lines] == [0, 1]
+
+
+def test_failed_download_leaves_no_output(small_params, tmp_path):
+    glue = tmp_path / "glue" / "RTE"
+    glue.mkdir(parents=True)
+    (glue / "train.tsv").write_text("index\tsentence1\tsentence2\tlabel\n0\tA.\tB.\tentailment\n")
+    # dev.tsv is missing: the stage must fail after writing train, and leave nothing behind.
+    result = run_stage("download", "--task", "rte", "--glue-dir", str(tmp_path / "glue"), cwd=small_params.parent)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"error: {glue / 'dev.tsv'}: file not found; expected the RTE dev file of a GLUE directory"
+    assert not (small_params.parent / "data" / "glue").exists() or not any((small_params.parent / "data" / "glue").iterdir())
+
+
+def test_help_lists_the_stages(tmp_path):
+    result = run_stage("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for stage in ("download", "pretrained", "tokenize"):
+        assert stage in result.stdout
