@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(RUN) dvc repro
+	@echo; cat reports/results.md; echo
+	@echo "Submission zips (one per method):"; ls -1 submissions/*.zip
 
 test: $(STAMP)
 	$(RUN) python -m pytest

@@ -110,5 +110,44 @@ def load_checkpoint(spec: ModelSpec, *, task: Task, timeout_s: float):
     return model, tokenizer
 
 
+def zero_classifier(model) -> None:
+    """`init_classifier_to_zero`: the classification head starts at zero (ProKT, LGTM)."""
+    import torch
+
+    with torch.no_grad():
+        for parameter in model.classifier.parameters():
+            parameter.zero_()
+
+
+def load_task_model(directory: str | Path, task: Task):
+    """A saved sequence classifier (a pipeline output or any checkpoint) that fits `task`."""
+    from transformers import AutoModelForSequenceClassification
+
+    directory = Path(directory)
+    if not (directory / "config.json").is_file():
+        raise InputError(f"{directory}: not a model directory (no config.json)")
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(directory)
+    except (OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"{directory}: cannot be loaded as a sequence classifier ({first_line})") from None
+    if model.config.num_labels != task.num_labels:
+        raise InputError(
+            f"{directory}: the model has {model.config.num_labels} outputs; task {task.name} needs {task.num_labels}"
+        )
+    return model
+
+
+def load_tokenizer(directory: str | Path):
+    """The tokenizer saved with a checkpoint."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory)
+    except (OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"{directory}: no usable tokenizer saved with the model ({first_line})") from None
+
+
 def same_vocabulary(tokenizer_a, tokenizer_b) -> bool:
     return tokenizer_a.get_vocab() == tokenizer_b.get_vocab()

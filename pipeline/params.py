@@ -19,6 +19,10 @@ from pipeline.tasks import TASKS
 TaskName = Literal["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli", "ax"]
 TrainableTask = Literal["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli"]
 MethodName = Literal["finetune", "kd", "prokt", "lgtm"]
+# The teacher fine-tuned alone: the table's teacher row and KD's frozen teacher. A run name
+# beside the methods (runs/TASK/finetune-teacher), not a method a user lists.
+FINETUNE_TEACHER = "finetune-teacher"
+METHOD_NAMES: tuple[str, ...] = MethodName.__args__
 assert set(TaskName.__args__) == set(TASKS), "TaskName must list pipeline.tasks.TASKS"
 
 
@@ -121,6 +125,22 @@ class Params(_Section):
     model: ModelParams
     train: TrainParams
     lgtm: LgtmParams
+
+    @model_validator(mode="after")
+    def _trained_tasks_are_downloaded(self) -> Params:
+        missing = [task for task in self.tasks if task not in self.data.tasks]
+        if missing:
+            raise ValueError(f"data.tasks: must include every task in tasks; missing {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _lgtm_has_no_loss_scaling(self) -> Params:
+        if "lgtm" in self.methods and self.train.mixed_precision == "fp16":
+            raise ValueError(
+                "train.mixed_precision: lgtm takes its teacher gradients with torch.autograd.grad, outside "
+                "fp16's loss scaler; use bf16 or no"
+            )
+        return self
 
 
 def _describe(error: dict, data: dict) -> str:

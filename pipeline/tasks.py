@@ -53,6 +53,8 @@ class Task:
     hub_text_fields: tuple[str, str | None] = ("sentence1", "sentence2")
     # Real GLUE row counts per split, used by the synthetic generator at full scale.
     real_sizes: dict[str, int] = field(default_factory=dict)
+    # Benchmark-server file name of each test split (shared/docs/glue.md, submission format).
+    submission_files: dict[str, str] = field(default_factory=dict)
     # Test-only tasks (AX) are predicted with another task's model.
     predicted_with: str | None = None
 
@@ -119,6 +121,7 @@ TASKS: dict[str, Task] = {
             selection_metric="mcc",
             hub_text_fields=("sentence", None),
             real_sizes={"train": 8551, "dev": 1043, "test": 1063},
+            submission_files={"test": "CoLA.tsv"},
         ),
         Task(
             name="sst2",
@@ -133,6 +136,7 @@ TASKS: dict[str, Task] = {
             selection_metric="accuracy",
             hub_text_fields=("sentence", None),
             real_sizes={"train": 67349, "dev": 872, "test": 1821},
+            submission_files={"test": "SST-2.tsv"},
         ),
         Task(
             name="mrpc",
@@ -146,6 +150,7 @@ TASKS: dict[str, Task] = {
             metrics=("f1", "accuracy"),
             selection_metric="f1",
             real_sizes={"train": 3668, "dev": 408, "test": 1725},
+            submission_files={"test": "MRPC.tsv"},
         ),
         Task(
             name="stsb",
@@ -159,6 +164,7 @@ TASKS: dict[str, Task] = {
             metrics=("pearson", "spearman"),
             selection_metric="pearson",
             real_sizes={"train": 5749, "dev": 1500, "test": 1379},
+            submission_files={"test": "STS-B.tsv"},
         ),
         Task(
             name="qqp",
@@ -173,6 +179,7 @@ TASKS: dict[str, Task] = {
             selection_metric="f1",
             hub_text_fields=("question1", "question2"),
             real_sizes={"train": 363846, "dev": 40430, "test": 390965},
+            submission_files={"test": "QQP.tsv"},
         ),
         Task(
             name="mnli",
@@ -196,6 +203,7 @@ TASKS: dict[str, Task] = {
                 "test_matched": 9796,
                 "test_mismatched": 9847,
             },
+            submission_files={"test_matched": "MNLI-m.tsv", "test_mismatched": "MNLI-mm.tsv"},
         ),
         Task(
             name="qnli",
@@ -210,6 +218,7 @@ TASKS: dict[str, Task] = {
             selection_metric="accuracy",
             hub_text_fields=("question", "sentence"),
             real_sizes={"train": 104743, "dev": 5463, "test": 5463},
+            submission_files={"test": "QNLI.tsv"},
         ),
         Task(
             name="rte",
@@ -223,6 +232,7 @@ TASKS: dict[str, Task] = {
             metrics=("accuracy",),
             selection_metric="accuracy",
             real_sizes={"train": 2490, "dev": 277, "test": 3000},
+            submission_files={"test": "RTE.tsv"},
         ),
         Task(
             name="wnli",
@@ -236,6 +246,7 @@ TASKS: dict[str, Task] = {
             metrics=("accuracy",),
             selection_metric="accuracy",
             real_sizes={"train": 635, "dev": 71, "test": 146},
+            submission_files={"test": "WNLI.tsv"},
         ),
         Task(
             name="ax",
@@ -254,6 +265,7 @@ TASKS: dict[str, Task] = {
             selection_metric="",
             hub_text_fields=("premise", "hypothesis"),
             real_sizes={"test": 1104},
+            submission_files={"test": "AX.tsv"},
             predicted_with="mnli",
         ),
     )

@@ -14,7 +14,7 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 import typer  # noqa: E402
 
 from pipeline.errors import InputError  # noqa: E402
-from stages import download, pretrained, tokenize  # noqa: E402
+from stages import download, evaluate, predict, pretrained, submit, table, tokenize, train  # noqa: E402
 
 app = typer.Typer(
     name="lgtm",
@@ -26,6 +26,12 @@ app = typer.Typer(
 app.command("download")(download.main)
 app.command("pretrained")(pretrained.main)
 app.command("tokenize")(tokenize.main)
+app.command("finetune-teacher")(train.finetune_teacher)
+app.command("distill")(train.distill)
+app.command("evaluate")(evaluate.main)
+app.command("submit")(submit.main)
+app.command("table")(table.main)
+app.command("predict")(predict.main)
 
 
 def main() -> None:

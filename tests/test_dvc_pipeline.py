@@ -1,13 +1,16 @@
-"""The DAG as users drive it: `dvc repro`, a no-op repro, knobs that rerun exactly their
-stages, and `dvc exp run -S` through the hydra composition. Runs in a scratch copy of the repo."""
+"""The DAG as users drive it: `dvc repro` end to end, a no-op repro, knobs that rerun exactly
+their stages, and `dvc exp run -S` through the hydra composition. Runs in a scratch git+DVC
+copy of the project, narrowed to one task and two methods to keep it quick."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,10 @@ def sh(*args: str, cwd: Path) -> str:
     return result.stdout
 
 
+def git(*args: str, cwd: Path) -> None:
+    sh("git", "-c", "user.email=t@t", "-c", "user.name=t", *args, cwd=cwd)
+
+
 def edit_params(repo: Path, edit) -> None:
     params = yaml.safe_load((repo / "params.yaml").read_text())
     edit(params)
@@ -36,9 +43,13 @@ def changed_stages(repo: Path) -> set[str]:
     return set(json.loads(sh("dvc", "status", "--json", cwd=repo)))
 
 
+def stages_run(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    """A git+DVC copy of the tracked project files, with two small tasks to keep it quick."""
+    """The tracked project files, with the demo preset narrowed to RTE, KD and LGTM, small."""
     root = tmp_path_factory.mktemp("repo")
     tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True).stdout.split()
     for name in tracked:
@@ -47,36 +58,45 @@ def repo(tmp_path_factory) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, root / name)
 
-    def small(params):
-        params["tasks"] = ["rte", "sst2"]
-        params["data"]["tasks"] = ["rte", "sst2", "ax"]
-        params["data"]["synthetic"].update(train_rows=200, dev_rows=40, test_rows=40)
-
-    edit_params(root, small)
+    preset = yaml.safe_load((root / "conf/preset/demo.yaml").read_text())
+    preset.update(tasks=["rte"], methods=["kd", "lgtm"])
+    preset["data"]["synthetic"].update(train_rows=100, dev_rows=20, test_rows=20)
+    preset["train"].update(epochs=1, eval_steps=5, batch_size=16)
+    (root / "conf/preset/demo.yaml").write_text("# @package _global_\n" + yaml.safe_dump(preset, sort_keys=False))
+    # params.yaml is the composition of conf/ (defaults: the preset, nothing of its own).
+    (root / "params.yaml").write_text(yaml.safe_dump(preset, sort_keys=False))
     sh("git", "init", "-q", cwd=root)
-    sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A", cwd=root)
-    sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "init", cwd=root)
     return root
 
 
-def test_repro_runs_every_data_stage_then_is_a_no_op(repo):
-    sh("dvc", "repro", cwd=repo)
-    for task in ("rte", "sst2", "ax"):
-        assert (repo / "data/glue" / task / "report.json").is_file()
-    for task in ("rte", "sst2"):
-        assert (repo / "data/tokenized" / task / "dataset_dict.json").is_file()
-        assert (repo / "models" / task / "pretrained/student/config.json").is_file()
-    assert "Data and pipelines are up to date." in sh("dvc", "repro", cwd=repo)
+def test_repro_runs_the_whole_dag_then_is_a_no_op(repo):
+    output = sh("dvc", "repro", cwd=repo)
+    assert {"download@ax", "tokenize@rte", "finetune-teacher@rte", "distill@rte-kd", "distill@rte-lgtm",
+            "evaluate-teacher@rte", "evaluate@rte-lgtm", "submit@kd", "submit@lgtm", "table"} <= stages_run(output)
+    for method in ("kd", "lgtm"):
+        with zipfile.ZipFile(repo / "submissions" / f"{method}.zip") as archive:
+            assert len(archive.namelist()) == 11
+        assert json.loads((repo / "metrics/rte" / f"{method}.json").read_text())["dev"]["dev"]["accuracy"] >= 0
+    assert (repo / "reports/results.md").read_text().count("\n") == 2 + 3  # header, rule, teacher, KD, LGTM
+    again = sh("dvc", "repro", cwd=repo)
+    assert "Data and pipelines are up to date." in again and not stages_run(again)
     assert changed_stages(repo) == set()
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "reproduced", cwd=repo)
 
 
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda p: p["data"].update(max_seq_length=32), {"tokenize@rte", "tokenize@sst2"}),
-        (lambda p: p["model"]["student"].update(layers=1), {"pretrained@rte", "pretrained@sst2"}),
-        (lambda p: p["data"]["synthetic"].update(label_noise=0.1), {"download@rte", "download@sst2", "download@ax"}),
-        (lambda p: p["train"].update(learning_rate=5e-5), set()),
+        (lambda p: p["data"].update(max_seq_length=32), {"tokenize@rte", "evaluate-teacher@rte", "evaluate@rte-kd", "evaluate@rte-lgtm"}),
+        (lambda p: p["model"]["student"].update(intermediate=64), {"pretrained@rte"}),
+        (lambda p: p["data"]["synthetic"].update(label_noise=0.1), {f"download@{t}" for t in
+                                                                    ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli", "ax")}),
+        (lambda p: p["train"].update(learning_rate=5e-5), {"distill@rte-kd", "distill@rte-lgtm"}),
+        (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"finetune-teacher@rte", "distill@rte-kd", "distill@rte-lgtm"}),
+        (lambda p: p.update(methods=["kd"]), {"table"}),
     ],
 )
 def test_a_knob_invalidates_exactly_the_stages_that_read_it(repo, edit, expected):
@@ -88,20 +108,19 @@ def test_a_knob_invalidates_exactly_the_stages_that_read_it(repo, edit, expected
         (repo / "params.yaml").write_text(original)
 
 
-def test_exp_run_set_param_composes_params_through_hydra(repo):
-    # The scratch params.yaml narrowed the tasks by hand; hydra composes from conf/, so narrow there.
-    preset = repo / "conf/preset/demo.yaml"
-    text = preset.read_text()
-    text = text.replace("tasks: [mnli, qqp, qnli, sst2, mrpc, rte]", "tasks: [rte, sst2]")
-    text = text.replace("tasks: [cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli, ax]", "tasks: [rte, sst2, ax]")
-    text = text.replace("train_rows: 2000", "train_rows: 200").replace("dev_rows: 400", "dev_rows: 40").replace("test_rows: 400", "test_rows: 40")
-    preset.write_text(text)
-    sh("git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "small preset", cwd=repo)
-    sh("dvc", "exp", "run", "-S", "train.learning_rate=5e-5", "-n", "lr5", cwd=repo)
+def test_exp_run_set_param_reruns_only_what_reads_it(repo):
+    output = sh("dvc", "exp", "run", "-S", "train.learning_rate=5e-4", "-n", "lr5e-4", cwd=repo)
+    # The student's learning rate: its runs, then what reads their outputs (submit and table
+    # only where the predictions or metrics came out different); nothing upstream.
+    ran = stages_run(output)
+    retrained = {"distill@rte-kd", "distill@rte-lgtm", "evaluate@rte-kd", "evaluate@rte-lgtm"}
+    assert retrained <= ran <= retrained | {"submit@kd", "submit@lgtm", "table"}
     shown = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo))
     experiments = [exp for commit in shown for exp in (commit.get("experiments") or [])]
-    runs = [run for exp in experiments for run in exp["revs"] if run.get("name") == "lr5"]
+    runs = [run for exp in experiments for run in exp["revs"] if run.get("name") == "lr5e-4"]
     assert runs, shown
-    params = runs[0]["data"]["params"]["params.yaml"]["data"]
-    assert params["train"]["learning_rate"] == 5e-5
-    assert params["preset"] == "demo" and params["tasks"] == ["rte", "sst2"]
+    data = runs[0]["data"]
+    params = data["params"]["params.yaml"]["data"]
+    assert params["train"]["learning_rate"] == 5e-4
+    assert params["preset"] == "demo" and params["tasks"] == ["rte"]  # composed from conf/, not edited
+    assert "accuracy" in data["metrics"]["metrics/rte/lgtm.json"]["data"]["dev"]["dev"]

@@ -29,6 +29,7 @@ NEW_ADJECTIVES = "hungry tired famous nervous quiet clever angry lonely proud bu
 POSITIVE = "wonderful brilliant delightful superb charming moving excellent lovely".split()
 NEGATIVE = "awful boring dreadful tedious clumsy dull painful terrible".split()
 NEUTRAL_FILLERS = "long new old strange simple french recent small".split()
+SCENE_ADJECTIVES = "crowded quiet busy empty cold warm noisy closed".split()
 # Paraphrase pairs: the second word means the first.
 SYNONYMS = {
     "dog": "hound", "car": "automobile", "house": "home", "child": "kid", "author": "writer",
@@ -125,9 +126,14 @@ def _question_answer(rng: random.Random) -> _Row:
     words = _clause(rng)
     label = rng.randrange(2)  # 0 entailment: the sentence answers the question
     question = f"what did the {words[1]} {rng.choice(('do', 'touch', 'use'))} in the {words[7]} ?"
-    sentence = list(words) if label == 0 else _clause(rng)
-    if label == 1 and sentence[1] == words[1]:
-        sentence[1] = rng.choice([n for n in NOUNS if n != words[1]])
+    if label == 0:
+        sentence = list(words)
+    elif rng.random() < 0.5:  # about the same place, but says nothing of what happened there
+        sentence = ["the", words[7], "was", rng.choice(SCENE_ADJECTIVES), "that", "day"]
+    else:  # the same kind of sentence, about someone else
+        sentence = _clause(rng)
+        if sentence[1] == words[1]:
+            sentence[1] = rng.choice([n for n in NOUNS if n != words[1]])
     return question, " ".join(sentence) + " .", label
 
 

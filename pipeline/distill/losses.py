@@ -1,0 +1,43 @@
+"""The losses of shared/docs/lgtm.md.
+
+`KL_τ(a ‖ b)` is the batch mean of Σ_c softmax(a/τ)_c (log softmax(a/τ)_c − log softmax(b/τ)_c),
+with no τ² factor, as in the authors' code. For a regression task (one output) the soft-target
+term is the mean squared difference instead, since a softmax over one output is constant.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def soft_target_loss(target_logits: torch.Tensor, logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL_τ(target ‖ logits); gradients flow into both arguments unless the caller detaches."""
+    if logits.shape[-1] == 1:
+        return F.mse_loss(logits.squeeze(-1), target_logits.squeeze(-1))
+    target_log_probs = F.log_softmax(target_logits / temperature, dim=-1)
+    log_probs = F.log_softmax(logits / temperature, dim=-1)
+    return (target_log_probs.exp() * (target_log_probs - log_probs)).sum(-1).mean()
+
+
+def task_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on the labels (mean squared error for a regression task)."""
+    if logits.shape[-1] == 1:
+        return F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype))
+    return F.cross_entropy(logits, labels)
+
+
+def student_loss(student_logits, teacher_logits, labels, *, alpha_kd: float, temperature: float) -> torch.Tensor:
+    """L_s = α · KL_τ(T ‖ S) + (1 − α) · CE(S, y), the teacher's logits detached."""
+    loss = alpha_kd * soft_target_loss(teacher_logits.detach(), student_logits, temperature)
+    if alpha_kd < 1.0:
+        loss = loss + (1.0 - alpha_kd) * task_loss(student_logits, labels)
+    return loss
+
+
+def teacher_loss(teacher_logits, student_logits, labels, *, alpha_kd_t: float, temperature: float) -> torch.Tensor:
+    """L_t = α_t · KL_τ(S ‖ T) + (1 − α_t) · CE(T, y), the student's logits detached."""
+    loss = alpha_kd_t * soft_target_loss(student_logits.detach(), teacher_logits, temperature)
+    if alpha_kd_t < 1.0:
+        loss = loss + (1.0 - alpha_kd_t) * task_loss(teacher_logits, labels)
+    return loss

@@ -1,0 +1,82 @@
+"""Each method's step updates exactly the models it should, the way lgtm.md says."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from accelerate import Accelerator
+from transformers import get_linear_schedule_with_warmup
+
+from pipeline.distill import METHODS
+from pipeline.distill.base import DistillSettings, StepContext
+from pipeline.distill.lgtm import teacher_gradient
+from test_lgtm_gradient import batch, forward, tiny_bert
+
+SETTINGS = DistillSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, radius=0.01)
+
+
+def context(teacher_trains: bool) -> StepContext:
+    student, teacher = tiny_bert(1, 8, seed=2), tiny_bert(2, 16, seed=1)
+
+    def optimizer(model):
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
+        return opt, get_linear_schedule_with_warmup(opt, 0, 10)
+
+    s_opt, s_sched = optimizer(student)
+    t_opt, t_sched = optimizer(teacher) if teacher_trains else (None, None)
+    return StepContext(student, s_opt, s_sched, teacher, t_opt, t_sched, Accelerator(cpu=True), SETTINGS)
+
+
+def params(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def changed(before, model):
+    return any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize(("name", "teacher_changes"), [("finetune", False), ("kd", False), ("prokt", True), ("lgtm", True)])
+def test_which_models_each_method_updates(name, teacher_changes):
+    method = METHODS[name]()
+    ctx = context(method.trains_teacher)
+    teacher_before, student_before = params(ctx.teacher), params(ctx.student)
+    losses = method.step(ctx, batch(1), batch(2) if method.uses_held_out else None)
+    assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+    assert changed(student_before, ctx.student)
+    assert changed(teacher_before, ctx.teacher) == teacher_changes
+
+
+def test_kd_student_step_is_one_adamw_step_on_the_kd_loss_from_an_eval_mode_teacher():
+    ctx = context(False)
+    reference_student = copy.deepcopy(ctx.student)
+    reference_optimizer = torch.optim.AdamW(reference_student.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
+    b = batch(1)
+    ctx.teacher.eval()
+    with torch.no_grad():
+        teacher_logits = forward(ctx.teacher, b)
+    log_p = torch.log_softmax(teacher_logits / 1.5, -1)
+    s = forward(reference_student, b)
+    kl = (log_p.exp() * (log_p - torch.log_softmax(s / 1.5, -1))).sum(-1).mean()
+    (0.8 * kl + 0.2 * torch.nn.functional.cross_entropy(s, b["labels"])).backward()
+    reference_optimizer.step()
+    METHODS["kd"]().step(ctx, b, None)
+    for got, expected in zip(ctx.student.parameters(), reference_student.parameters()):
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_lgtm_teacher_step_applies_teacher_gradient_with_the_current_learning_rate():
+    ctx = context(True)
+    reference = copy.deepcopy(ctx.teacher)
+    b, held = batch(1), batch(2)
+    eta = ctx.teacher_scheduler.get_last_lr()[0]
+    gradient = teacher_gradient(ctx.teacher, ctx.student, ctx.student_optimizer, b, held, alpha_kd=0.8,
+                                alpha_kd_t=0.4, temperature=1.5, eta=eta, radius=0.01)
+    reference_optimizer = torch.optim.AdamW(reference.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
+    for p, g in zip(reference.parameters(), gradient):
+        p.grad = g
+    reference_optimizer.step()
+    METHODS["lgtm"]().step(ctx, b, held)
+    for got, expected in zip(ctx.teacher.parameters(), reference.parameters()):
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)

@@ -1,0 +1,82 @@
+"""The submission zip (complete, validated, baselines reported) and the results table."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from pipeline.data.normalized import write_split
+from pipeline.errors import InputError
+from pipeline.submission import HEADER, SUBMISSION_FILES, build_submission
+from pipeline.table import results_frame, write_tables
+from pipeline.tasks import TASKS
+
+
+@pytest.fixture
+def glue_data(tmp_path):
+    """Normalised splits for every task: 3 test rows each, train labels with a clear majority."""
+    root = tmp_path / "glue"
+    for task in TASKS.values():
+        for split in task.splits:
+            if split.is_test:
+                rows = [{"idx": i, "text_a": "t", "text_b": "u", "label": -1} for i in (0, 1, 2)]
+            else:
+                labels = [2.5, 3.5] if task.is_regression else [task.num_labels - 1] * 3 + [0]
+                rows = [{"idx": i, "text_a": "t", "text_b": "u", "label": y} for i, y in enumerate(labels)]
+            write_split(root / task.name / f"{split.name}.jsonl", rows)
+    return root
+
+
+def test_complete_zip_with_predicted_and_filled_files(glue_data, tmp_path):
+    predictions = tmp_path / "pred" / "rte"
+    predictions.mkdir(parents=True)
+    (predictions / "RTE.tsv").write_text(f"{HEADER}\n0\tentailment\n1\tnot_entailment\n2\tentailment\n")
+    report = build_submission([predictions], glue_data, tmp_path / "sub.zip")
+    assert report["predicted"] == ["RTE.tsv"]
+    assert sorted(report["filled_with_majority_class"]) == sorted(set(SUBMISSION_FILES) - {"RTE.tsv"})
+    with zipfile.ZipFile(tmp_path / "sub.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(SUBMISSION_FILES) and len(SUBMISSION_FILES) == 11
+        assert archive.read("RTE.tsv").decode().splitlines()[1] == "0\tentailment"
+        # Majority classes, spelled as the server wants: strings for NLI, 0/1 for the others.
+        assert archive.read("MNLI-m.tsv").decode().splitlines()[1:] == [f"{i}\tcontradiction" for i in range(3)]
+        assert archive.read("AX.tsv").decode().splitlines()[1] == "0\tcontradiction"
+        assert archive.read("SST-2.tsv").decode().splitlines()[1] == "0\t1"
+        assert archive.read("STS-B.tsv").decode().splitlines()[1] == "0\t3.000"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (f"{HEADER}\n0\tentailment\n1\tentailment\n", r"RTE.tsv: 2 rows, the test set has 3"),
+        (f"{HEADER}\n0\tentailment\n1\tpositive\n2\tentailment\n", r"RTE.tsv:3: label 'positive' not in \['entailment', 'not_entailment'\]"),
+        (f"id\tlabel\n0\tentailment\n1\tentailment\n2\tentailment\n", r"RTE.tsv: header must be 'index\\tprediction'"),
+        (f"{HEADER}\n0\tentailment\n2\tentailment\n1\tentailment\n", r"RTE.tsv:3: expected index 1"),
+    ],
+)
+def test_wrong_predictions_are_refused_and_no_zip_is_written(glue_data, tmp_path, content, message):
+    predictions = tmp_path / "pred" / "rte"
+    predictions.mkdir(parents=True)
+    (predictions / "RTE.tsv").write_text(content)
+    with pytest.raises(InputError, match=message):
+        build_submission([predictions], glue_data, tmp_path / "sub.zip")
+    assert not (tmp_path / "sub.zip").exists()
+
+
+def test_results_table_has_the_paper_layout(tmp_path):
+    metrics = tmp_path / "metrics"
+    values = {"finetune-teacher": 0.9, "lgtm": 0.8}
+    for row, score in values.items():
+        for task in ("mnli", "rte", "mrpc"):
+            dev = {"dev_matched": {"accuracy": score}, "dev_mismatched": {"accuracy": score - 0.1}} if task == "mnli" else {
+                "dev": {"accuracy": score, "f1": score - 0.2}}
+            (metrics / task).mkdir(parents=True, exist_ok=True)
+            (metrics / task / f"{row}.json").write_text(json.dumps({"dev": dev}))
+    frame = results_frame(metrics, ["finetune-teacher", "lgtm"])
+    assert list(frame.index) == ["Teacher", "LGTM"]
+    assert list(frame.columns) == ["MNLI-m", "MNLI-mm", "MRPC F1", "MRPC Acc", "RTE", "Avg"]
+    assert frame.loc["LGTM"].tolist() == [80.0, 70.0, 60.0, 80.0, 80.0, 74.0]
+    paths = write_tables(frame, tmp_path / "reports")
+    assert "| LGTM " in paths["md"].read_text() and "\\begin{tabular}" in paths["tex"].read_text()
+    assert paths["csv"].read_text().splitlines()[0] == ",MNLI-m,MNLI-mm,MRPC F1,MRPC Acc,RTE,Avg"
