@@ -84,10 +84,19 @@ class ModelSpec(_Section):
         return self
 
 
+class TinyPretrainingParams(_Section):
+    """Masked-LM pre-training of `tiny` models on the task's training text (0 epochs: none)."""
+
+    epochs: float = Field(ge=0.0)
+    batch_size: int = Field(gt=0)
+    learning_rate: float = Field(gt=0.0)
+
+
 class ModelParams(_Section):
     teacher: ModelSpec
     student: ModelSpec
     tiny_vocab_size: int = Field(gt=100)
+    tiny_pretraining: TinyPretrainingParams
 
 
 class TrainParams(_Section):

@@ -2,7 +2,8 @@
 
 Distillation feeds the same token ids to both models, so their vocabularies must match: a
 tiny model takes the vocabulary of the checkpoint beside it, or, when both are tiny, one
-trained on the task's training text.
+trained on the task's training text. Tiny models are then pre-trained on that text as a
+masked language model (pipeline/pretraining.py), as a hub checkpoint would have been.
 """
 
 from __future__ import annotations
@@ -12,11 +13,20 @@ from collections.abc import Callable, Iterable
 from pipeline.errors import InputError
 from pipeline.models import build_tiny_model, load_checkpoint, same_vocabulary, train_wordpiece_tokenizer
 from pipeline.params import ModelParams
+from pipeline.pretraining import pretrain_masked_lm
 from pipeline.tasks import Task
+
+Pair = tuple[str, str | None]
 
 
 def pretrained_pair(
-    models: ModelParams, *, task: Task, train_texts: Callable[[], Iterable[str]], seed: int, timeout_s: float
+    models: ModelParams,
+    *,
+    task: Task,
+    train_examples: Callable[[], Iterable[Pair]],
+    max_seq_length: int,
+    seed: int,
+    timeout_s: float,
 ):
     """(teacher, student, tokenizer) before any fine-tuning."""
     loaded = {
@@ -32,12 +42,18 @@ def pretrained_pair(
     if loaded:
         tokenizer = (loaded.get("teacher") or loaded["student"])[1]
     else:
-        tokenizer = train_wordpiece_tokenizer(train_texts(), models.tiny_vocab_size)
+        texts = (text for pair in train_examples() for text in pair if text)
+        tokenizer = train_wordpiece_tokenizer(texts, models.tiny_vocab_size)
+    built = {}
     # Different seeds, so that a tiny teacher and student of one shape do not start equal.
-    teacher = loaded["teacher"][0] if "teacher" in loaded else build_tiny_model(
-        models.teacher, vocab_size=len(tokenizer), task=task, seed=seed
-    )
-    student = loaded["student"][0] if "student" in loaded else build_tiny_model(
-        models.student, vocab_size=len(tokenizer), task=task, seed=seed + 1
-    )
-    return teacher, student, tokenizer
+    for role, spec, role_seed in (("teacher", models.teacher, seed), ("student", models.student, seed + 1)):
+        if role in loaded:
+            built[role] = loaded[role][0]
+            continue
+        model = build_tiny_model(spec, vocab_size=len(tokenizer), task=task, seed=role_seed)
+        mlm = models.tiny_pretraining
+        if mlm.epochs > 0:
+            pretrain_masked_lm(model, tokenizer, list(train_examples()), epochs=mlm.epochs, batch_size=mlm.batch_size,
+                               learning_rate=mlm.learning_rate, max_length=max_seq_length, seed=role_seed)
+        built[role] = model
+    return built["teacher"], built["student"], tokenizer

@@ -3,7 +3,8 @@
     python -m stages pretrained --task rte
 
 Writes models/TASK/pretrained/{teacher,student}/ (config, weights, tokenizer, label names).
-For `tiny` models the tokenizer is trained on data/glue/TASK/train.jsonl.
+For `tiny` models the tokenizer is trained on data/glue/TASK/train.jsonl, and both models are
+pre-trained on it as masked language models (model.tiny_pretraining).
 """
 
 from __future__ import annotations
@@ -29,14 +30,13 @@ def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_fi
     glue_task = get_task(task)
     train_file = split_path(glue_data_dir(task), "train")
 
-    def train_texts():
+    def train_examples():
         for example in read_split(train_file):
-            yield example["text_a"]
-            if example["text_b"]:
-                yield example["text_b"]
+            yield example["text_a"], example["text_b"]
 
     teacher, student, tokenizer = pretrained_pair(
-        params.model, task=glue_task, train_texts=train_texts, seed=params.seed, timeout_s=params.hub_timeout_s
+        params.model, task=glue_task, train_examples=train_examples, max_seq_length=params.data.max_seq_length,
+        seed=params.seed, timeout_s=params.hub_timeout_s,
     )
     with atomic_path(pretrained_dir(task)) as out:
         for role, model in (("teacher", teacher), ("student", student)):

@@ -38,8 +38,8 @@ def _run(task: str, method: str, params_file: Path) -> None:
         live=live_dir(task, method),
     )
     summary = train_run(params, glue_task, method, paths)
-    log.info("%s %s: best %s %s at step %s of %s, %.1fs", task, method, summary["selection_metric"],
-             json.dumps(summary["best"]), summary["best_step"], summary["steps"], summary["seconds"])
+    log.info("%s %s: best %s %s at step %s of %s", task, method, summary["selection_metric"],
+             json.dumps(summary["best"]), summary["best_step"], summary["steps"])
 
 
 def finetune_teacher(task: str = typer.Option(..., help="A trainable GLUE task."), params_file: Path = PARAMS_OPTION) -> None:

@@ -8,17 +8,23 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from pipeline.errors import InputError
 from pipeline.models import keep_first_layers, load_checkpoint, train_wordpiece_tokenizer
-from pipeline.params import ModelParams, ModelSpec
+from pipeline.params import ModelParams, ModelSpec, TinyPretrainingParams
 from pipeline.pretrained import pretrained_pair
+from pipeline.pretraining import pretrain_masked_lm
 from pipeline.tasks import TASKS
 
 TEXTS = ["the dog found the ball in the park .", "a cat was brilliant and lovely .", "why did the pilot move the car ?"] * 20
+PAIRS = [(text, "the cat slept .") for text in TEXTS]
 TINY = {"name": "tiny", "layers": 2, "hidden": 32, "heads": 2, "intermediate": 64}
 
 
-def tiny_pair(task="mnli", seed=0):
-    models = ModelParams(teacher=ModelSpec(**TINY), student=ModelSpec(**{**TINY, "layers": 1}), tiny_vocab_size=200)
-    return pretrained_pair(models, task=TASKS[task], train_texts=lambda: iter(TEXTS), seed=seed, timeout_s=1)
+def tiny_pair(task="mnli", seed=0, pretraining_epochs=0.0):
+    models = ModelParams(
+        teacher=ModelSpec(**TINY), student=ModelSpec(**{**TINY, "layers": 1}), tiny_vocab_size=200,
+        tiny_pretraining=TinyPretrainingParams(epochs=pretraining_epochs, batch_size=8, learning_rate=5e-3),
+    )
+    return pretrained_pair(models, task=TASKS[task], train_examples=lambda: iter(PAIRS), max_seq_length=32,
+                           seed=seed, timeout_s=1)
 
 
 def test_wordpiece_tokenizer_is_learnt_and_deterministic():
@@ -79,3 +85,23 @@ def test_directory_that_is_not_a_model_is_a_clear_error(tmp_path):
     (tmp_path / "notes.txt").write_text("not a model")
     with pytest.raises(InputError, match=rf"model '{tmp_path}': cannot be loaded as a sequence classifier"):
         load_checkpoint(ModelSpec(name=str(tmp_path)), task=TASKS["rte"], timeout_s=1)
+
+
+def test_masked_lm_pretraining_trains_the_encoder_only():
+    model, _, tokenizer = tiny_pair()
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    losses = pretrain_masked_lm(model, tokenizer, PAIRS, epochs=4, batch_size=8, learning_rate=5e-3, max_length=32, seed=0)
+    assert len(losses) == 4 * 8  # 60 pairs in batches of 8
+    assert sum(losses[-8:]) < 0.7 * sum(losses[:8])  # it learns the (very repetitive) text
+    after = model.state_dict()
+    for name, tensor in before.items():
+        unchanged = torch.equal(tensor, after[name])
+        assert unchanged == name.startswith(("classifier.", "bert.pooler.")), name
+
+
+def test_pretrained_pair_pretrains_tiny_models_reproducibly():
+    first, second = tiny_pair(pretraining_epochs=1)[0], tiny_pair(pretraining_epochs=1)[0]
+    plain = tiny_pair(pretraining_epochs=0)[0]
+    weight = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(first.state_dict()[weight], second.state_dict()[weight])
+    assert not torch.equal(first.state_dict()[weight], plain.state_dict()[weight])

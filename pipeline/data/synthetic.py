@@ -47,9 +47,13 @@ def _clause(rng: random.Random) -> list[str]:
 
 
 def _paraphrase(rng: random.Random, words: list[str]) -> list[str]:
-    """The same meaning: synonyms for some words, and the place phrase moved to the front."""
+    """The same meaning: synonyms for some words, and the place phrase moved to the front.
+
+    At least one of the two always happens, so that every paraphrase shows a change a small
+    model can learn to read (a synonym, or the moved phrase), beyond matching the words.
+    """
     out = [SYNONYMS.get(w, w) if rng.random() < 0.6 else w for w in words]
-    if rng.random() < 0.5 and "in" in out:
+    if (out == words or rng.random() < 0.5) and "in" in out:
         cut = out.index("in")
         out = out[cut:] + [","] + out[:cut]
     return out
