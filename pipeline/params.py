@@ -85,9 +85,9 @@ class ModelSpec(_Section):
 
 
 class TinyPretrainingParams(_Section):
-    """Masked-LM pre-training of `tiny` models on the task's training text (0 epochs: none)."""
+    """Masked-LM pre-training of `tiny` models on the task's training text (0 steps: none)."""
 
-    epochs: float = Field(ge=0.0)
+    steps: int = Field(ge=0)
     batch_size: int = Field(gt=0)
     learning_rate: float = Field(gt=0.0)
 
@@ -120,6 +120,8 @@ class TrainParams(_Section):
 
 class LgtmParams(_Section):
     radius: float = Field(gt=0.0, description="finite-difference radius r")
+    mode: Literal["fast", "faithful"]
+    influence: Literal["finite_difference", "jvp"]
     held_out: Literal["dev", "train_slice"]
     held_out_fraction: float = Field(gt=0.0, lt=1.0, description="of train, when held_out is train_slice")
 

@@ -52,8 +52,8 @@ def pretrained_pair(
             continue
         model = build_tiny_model(spec, vocab_size=len(tokenizer), task=task, seed=role_seed)
         mlm = models.tiny_pretraining
-        if mlm.epochs > 0:
-            pretrain_masked_lm(model, tokenizer, list(train_examples()), epochs=mlm.epochs, batch_size=mlm.batch_size,
+        if mlm.steps > 0:
+            pretrain_masked_lm(model, tokenizer, list(train_examples()), steps=mlm.steps, batch_size=mlm.batch_size,
                                learning_rate=mlm.learning_rate, max_length=max_seq_length, seed=role_seed)
         built[role] = model
     return built["teacher"], built["student"], tokenizer

@@ -17,16 +17,16 @@ def pretrain_masked_lm(
     tokenizer,
     examples: Sequence[tuple[str, str | None]],
     *,
-    epochs: float,
+    steps: int,
     batch_size: int,
     learning_rate: float,
     max_length: int,
     seed: int,
 ) -> list[float]:
-    """Pre-train the encoder of `model` (a BERT sequence classifier) in place; returns the
-    MLM loss of each step. The pooler and the classification head are left as they are."""
-    import math
-
+    """Pre-train the encoder of `model` (a BERT sequence classifier) in place for `steps`
+    steps (cycling through the examples); returns the MLM loss of each step. The pooler and
+    the classification head are left as they are. A number of steps, not epochs, so that the
+    cost does not grow with the data (MNLI at its real size has 392,702 examples)."""
     import torch
     from transformers import BertForMaskedLM, DataCollatorForLanguageModeling
 
@@ -39,7 +39,7 @@ def pretrain_masked_lm(
     batches = torch.utils.data.DataLoader(encoded, batch_size=batch_size, shuffle=True, generator=generator,
                                           collate_fn=collate)
     optimizer = torch.optim.AdamW(masked_lm.parameters(), lr=learning_rate)
-    total = math.ceil(len(batches) * epochs)
+    total = steps
     losses: list[float] = []
     masked_lm.train()
     while len(losses) < total:

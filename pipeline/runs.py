@@ -1,7 +1,7 @@
 """One training run of a task and method, from params to a run directory.
 
 A run directory holds `model/` (the best student: a normal model directory with its
-tokenizer) and `summary.json`; DVCLive's logs go to a sibling live directory. Both appear
+tokenizer), `outputs/` (its logits on the dev and test splits) and `summary.json`; DVCLive's logs go to a sibling live directory. Both appear
 only when the run is complete.
 """
 
@@ -16,6 +16,7 @@ from pipeline.batches import held_out_split
 from pipeline.distill import METHODS
 from pipeline.distill.base import DistillSettings
 from pipeline.models import load_task_model, load_tokenizer, zero_classifier
+from pipeline.outputs import output_keys, save_outputs
 from pipeline.params import FINETUNE_TEACHER, Params
 from pipeline.tasks import Task
 from pipeline.training import LoopSettings, OptimizerSettings, train
@@ -76,7 +77,8 @@ def train_run(params: Params, task: Task, method_name: str, paths: RunPaths) -> 
     t = params.train
     teacher_settings = _optimizer_settings(params, t.teacher_learning_rate) if method.trains_teacher else None
     loop = LoopSettings(t.batch_size, t.eval_batch_size, t.epochs, t.eval_steps, params.seed, t.mixed_precision)
-    distill = DistillSettings(t.alpha_kd, t.t_alpha_kd, t.temperature, params.lgtm.radius)
+    lgtm = params.lgtm
+    distill = DistillSettings(t.alpha_kd, t.t_alpha_kd, t.temperature, lgtm.radius, lgtm.mode, lgtm.influence)
 
     with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir:
         run_dir.mkdir()
@@ -86,8 +88,9 @@ def train_run(params: Params, task: Task, method_name: str, paths: RunPaths) -> 
             train_set=train_set, selection_set=selection_set, held_set=held_set,
             student_optimizer_settings=_optimizer_settings(params, student_lr),
             teacher_optimizer_settings=teacher_settings, loop=loop, distill=distill,
-            model_dir=run_dir / "model", live=live,
+            output_sets={key: splits[key] for key in output_keys(task)}, model_dir=run_dir / "model", live=live,
         )
+        save_outputs(run_dir / "outputs", summary.pop("outputs"))
         summary.update(task=task.name, method=method_name, held_out=params.lgtm.held_out,
                        train_examples=len(train_set), selection_examples=len(selection_set))
         live.end()

@@ -275,6 +275,17 @@ TASKS: dict[str, Task] = {
 PAPER_TASKS = ("mnli", "qqp", "qnli", "sst2", "mrpc", "rte")
 
 
+def test_targets(task: Task) -> list[tuple[Task, Split, str]]:
+    """What a model of `task` predicts for the server: (task, test split, key) for its own test
+    splits (key: the split's name) and those of tasks predicted with it (AX for MNLI; key
+    `ax_test`). The key names the split in the tokenized data and in a run's outputs."""
+    targets = [(task, split, split.name) for split in task.test_splits]
+    for other in TASKS.values():
+        if other.predicted_with == task.name:
+            targets += [(other, split, f"{other.name}_{split.name}") for split in other.test_splits]
+    return targets
+
+
 def get_task(name: str) -> Task:
     """The task called `name`, or a one-line error listing the known ones."""
     try:

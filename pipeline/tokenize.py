@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipeline.data.normalized import split_path
 from pipeline.errors import InputError
-from pipeline.tasks import Task
+from pipeline.tasks import Task, test_targets
 
 TOKENIZE_BATCH = 1000
 
@@ -35,12 +35,15 @@ def tokenize_split(dataset, tokenizer, task: Task, max_seq_length: int):
     return encoded.rename_column("label", "labels")
 
 
-def tokenize_task(task_dir: Path, tokenizer, task: Task, max_seq_length: int):
+def tokenize_task(glue_root: Path, tokenizer, task: Task, max_seq_length: int):
+    """Every split of `task`, and the test splits of tasks predicted with it (AX for MNLI)."""
     import datasets
 
+    sources = [(task, split, split.name) for split in task.splits if not split.is_test] + test_targets(task)
     return datasets.DatasetDict(
         {
-            split.name: tokenize_split(read_split_table(split_path(task_dir, split.name)), tokenizer, task, max_seq_length)
-            for split in task.splits
+            key: tokenize_split(read_split_table(split_path(glue_root / source.name, split.name)), tokenizer, source,
+                                max_seq_length)
+            for source, split, key in sources
         }
     )

@@ -51,12 +51,14 @@ def make_optimizer(model, settings: OptimizerSettings, total_steps: int):
 
     The authors used transformers' AdamW (removed in transformers 5), which adds eps before
     bias correction; torch's adds it after. LGTM's virtual step uses this same optimizer.
+    Fused: one kernel per step instead of a dozen passes over every tensor (the teacher's
+    step goes from 76 ms to 11 ms on 2 CPU cores for a 6-layer/384 BERT).
     """
     from transformers import get_linear_schedule_with_warmup
 
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=settings.learning_rate, betas=settings.betas,
-        eps=settings.eps, weight_decay=settings.weight_decay,
+        eps=settings.eps, weight_decay=settings.weight_decay, fused=True,
     )
     warmup = math.ceil(settings.warmup_ratio * total_steps)
     return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
@@ -76,7 +78,8 @@ def epoch_batches(data_loader, first_epoch: int = 0) -> Iterator[dict]:
 
 
 @torch.no_grad()
-def evaluate(model, data_loader, task: Task, accelerator) -> dict[str, float]:
+def predict_logits(model, data_loader, accelerator) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, labels) of a whole split, gathered from every process in the loader's order."""
     was_training = model.training
     model.eval()
     all_logits, all_labels = [], []
@@ -86,8 +89,29 @@ def evaluate(model, data_loader, task: Task, accelerator) -> dict[str, float]:
         all_logits.append(logits.float().cpu().numpy())
         all_labels.append(labels.cpu().numpy())
     model.train(was_training)
-    logits = np.concatenate(all_logits)
-    return compute_metrics(task, predictions_from_logits(task, logits), np.concatenate(all_labels))
+    return np.concatenate(all_logits), np.concatenate(all_labels)
+
+
+def evaluate(model, data_loader, task: Task, accelerator) -> dict[str, float]:
+    logits, labels = predict_logits(model, data_loader, accelerator)
+    return compute_metrics(task, predictions_from_logits(task, logits), labels)
+
+
+def best_model_outputs(model, model_dir: Path, output_sets: dict, tokenizer, batch_size: int, accelerator) -> dict:
+    """The kept (best) checkpoint's logits on `output_sets`, for the evaluate stage."""
+    from safetensors.torch import load_file
+
+    from pipeline.outputs import SplitOutput
+
+    accelerator.wait_for_everyone()  # the main process saved it
+    model = accelerator.unwrap_model(model)
+    model.load_state_dict(load_file(model_dir / "model.safetensors", device=str(accelerator.device)))
+    outputs = {}
+    for key, dataset in output_sets.items():
+        logits, labels = predict_logits(model, accelerator.prepare(loader(dataset, tokenizer, batch_size, shuffle=False)),
+                                        accelerator)
+        outputs[key] = SplitOutput(logits, labels, np.asarray(dataset["idx"]))
+    return outputs
 
 
 def save_model(model, tokenizer, directory: Path, accelerator) -> None:
@@ -110,6 +134,7 @@ def train(
     teacher_optimizer_settings: OptimizerSettings | None,
     loop: LoopSettings,
     distill: DistillSettings,
+    output_sets: dict,
     model_dir: Path,
     live,
     progress: bool = True,
@@ -117,7 +142,8 @@ def train(
     """Train with `method`; the best student (by the task's selection metric) goes to `model_dir`.
 
     Returns the summary: best step and metrics of the student, best teacher metric (for
-    methods that train it), steps, wall time.
+    methods that train it), steps; and under "outputs" the best student's logits on each of
+    `output_sets` (pipeline/outputs.py).
     """
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, set_seed
@@ -193,6 +219,7 @@ def train(
             bar.write(f"step {step}/{total_steps}: student {metric} {scores[metric]:.4f} (best {summary['best'][metric]:.4f})")
         live.next_step()
     bar.close()
+    summary["outputs"] = best_model_outputs(student, model_dir, output_sets, tokenizer, loop.eval_batch_size, accelerator)
     # Wall time goes to the log, not the summary: outputs must depend on params and data only,
     # so that a rerun that reproduces them leaves DVC's hashes, and the stages after, alone.
     seconds = time.perf_counter() - started

@@ -14,7 +14,7 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 import typer  # noqa: E402
 
 from pipeline.errors import InputError  # noqa: E402
-from stages import download, evaluate, predict, pretrained, submit, table, tokenize, train  # noqa: E402
+from stages import bench, download, evaluate, predict, pretrained, submit, table, tokenize, train  # noqa: E402
 
 app = typer.Typer(
     name="lgtm",
@@ -32,6 +32,7 @@ app.command("evaluate")(evaluate.main)
 app.command("submit")(submit.main)
 app.command("table")(table.main)
 app.command("predict")(predict.main)
+app.command("bench")(bench.main)
 
 
 def main() -> None:

@@ -28,7 +28,8 @@ def main(
 ) -> None:
     """Predict the test sets of a task with any checkpoint."""
     from pipeline.models import load_task_model, load_tokenizer
-    from pipeline.predict import predict_test_files, write_prediction_files
+    from pipeline.evaluation import write_prediction_files
+    from pipeline.predict import predict_test_files
 
     params = load_params(params_file)
     glue_task = get_task(task)

@@ -2,8 +2,9 @@
 
     python -m stages tokenize --task rte
 
-Reads data/glue/TASK/ and models/TASK/pretrained/teacher/; writes data/tokenized/TASK/
-(a `datasets.DatasetDict` saved to disk: input_ids, token_type_ids, attention_mask, labels, idx).
+Reads data/glue/TASK/ (and data/glue/ax/ for MNLI, whose model predicts AX) and
+models/TASK/pretrained/teacher/; writes data/tokenized/TASK/ (a `datasets.DatasetDict` saved to
+disk: input_ids, token_type_ids, attention_mask, labels, idx; AX's test split as `ax_test`).
 """
 
 from __future__ import annotations
@@ -17,23 +18,26 @@ from pipeline.atomic import atomic_path
 from pipeline.params import load_params
 from pipeline.tasks import get_task
 from pipeline.tokenize import tokenize_task
-from stages.common import PARAMS_OPTION, glue_data_dir, pretrained_dir, tokenized_dir
+from stages.common import PARAMS_OPTION, glue_root, pretrained_dir, tokenized_dir
 
 log = logging.getLogger("tokenize")
 
 
 def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_file: Path = PARAMS_OPTION) -> None:
-    """Tokenize a task's normalised splits."""
+    """Tokenize a task's normalised splits (and AX's with MNLI's)."""
+    import pyarrow.compute as pc
+
+    from pipeline.models import load_tokenizer
+
     params = load_params(params_file)
     glue_task = get_task(task)
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(pretrained_dir(task) / "teacher")
-    dataset = tokenize_task(glue_data_dir(task), tokenizer, glue_task, params.data.max_seq_length)
+    tokenizer = load_tokenizer(pretrained_dir(task) / "teacher")
+    dataset = tokenize_task(glue_root(), tokenizer, glue_task, params.data.max_seq_length)
     with atomic_path(tokenized_dir(task)) as out:
         dataset.save_to_disk(str(out))
     for name, split in dataset.items():
-        lengths = [len(ids) for ids in split["input_ids"]]
+        # Lengths from the Arrow column itself: a Python list per example would not scale to MNLI.
+        lengths = pc.list_value_length(split.data.column("input_ids"))
         log.info("%s %s: %d examples, mean length %.1f, truncated %d", task, name, len(split),
-                 sum(lengths) / len(lengths), sum(n >= params.data.max_seq_length for n in lengths))
+                 pc.mean(lengths).as_py(), pc.sum(pc.greater_equal(lengths, params.data.max_seq_length)).as_py() or 0)
     log.info("wrote %s", tokenized_dir(task))

@@ -1,6 +1,6 @@
-"""`teacher_gradient` against a literal float64 implementation of the authors' algorithm:
-deep copies, a real optimizer step on the copy, two teacher forward+backward passes for the
-finite difference. Tiny BERTs with dropout 0, so train and eval modes agree."""
+"""`teacher_gradient` against the literal float64 implementation of the authors' algorithm
+(pipeline/distill/lgtm_reference.py: deep copies, a real optimizer step on the copy, two
+teacher forward+backward passes). Tiny BERTs with dropout 0, so train and eval modes agree."""
 
 from __future__ import annotations
 
@@ -11,79 +11,44 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from pipeline.distill.lgtm import teacher_gradient
+from pipeline.distill.lgtm_reference import reference_teacher_gradient
+from pipeline.distill.virtual_step import adamw_virtual_step
 
 ALPHA, ALPHA_T, TAU, ETA, RADIUS = 0.7, 0.4, 2.0, 3e-3, 0.01
+SETTINGS = dict(alpha_kd=ALPHA, alpha_kd_t=ALPHA_T, temperature=TAU, eta=ETA, radius=RADIUS)
 
 
-def tiny_bert(layers: int, hidden: int, seed: int) -> BertForSequenceClassification:
+def tiny_bert(layers: int, hidden: int, seed: int, *, labels: int = 3, dropout: float = 0.0, dtype=torch.float64):
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=50, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-        intermediate_size=2 * hidden, max_position_embeddings=32, num_labels=3,
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+        intermediate_size=2 * hidden, max_position_embeddings=32, num_labels=labels,
+        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
     )
-    return BertForSequenceClassification(config).double()
+    return BertForSequenceClassification(config).to(dtype)
 
 
-def batch(seed: int, size: int = 6, length: int = 9) -> dict:
+def batch(seed: int, size: int = 6, length: int = 9, labels: int = 3) -> dict:
     generator = torch.Generator().manual_seed(seed)
     input_ids = torch.randint(5, 50, (size, length), generator=generator)
     attention_mask = torch.ones_like(input_ids)
     attention_mask[0, -3:] = 0  # one padded example
-    return {
-        "input_ids": input_ids,
-        "attention_mask": attention_mask,
-        "token_type_ids": torch.zeros_like(input_ids),
-        "labels": torch.randint(0, 3, (size,), generator=generator),
-    }
-
-
-def kl(p_logits, q_logits):
-    """KL_τ(p ‖ q), written out: batch mean of Σ_c p_c (log p_c − log q_c)."""
-    log_p, log_q = torch.log_softmax(p_logits / TAU, -1), torch.log_softmax(q_logits / TAU, -1)
-    return (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+    if labels == 1:
+        targets = torch.rand(size, generator=generator, dtype=torch.float64) * 5
+    else:
+        targets = torch.randint(0, labels, (size,), generator=generator)
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": torch.zeros_like(input_ids), "labels": targets}
 
 
 def forward(model, b):
     return model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b["token_type_ids"]).logits
 
 
-def literal_teacher_gradient(teacher, student, optimizer, b, held):
-    teacher, student = copy.deepcopy(teacher), copy.deepcopy(student)
-    ce = torch.nn.functional.cross_entropy
-    t_logits, s_logits = forward(teacher, b), forward(student, b)
-    loss_s = ALPHA * kl(t_logits.detach(), s_logits) + (1 - ALPHA) * ce(s_logits, b["labels"])
-    g_s = torch.autograd.grad(loss_s, list(student.parameters()))
-    loss_t = ALPHA_T * kl(s_logits.detach(), t_logits) + (1 - ALPHA_T) * ce(t_logits, b["labels"])
-    g_t = torch.autograd.grad(loss_t, list(teacher.parameters()))
-
-    virtual = copy.deepcopy(student)
-    virtual_optimizer = torch.optim.AdamW(virtual.parameters(), **{k: v for k, v in optimizer.defaults.items() if k in ("lr", "betas", "eps", "weight_decay")})
-    virtual_optimizer.load_state_dict(copy.deepcopy(optimizer.state_dict()))
-    for p, g in zip(virtual.parameters(), g_s):
-        p.grad = g.clone()
-    virtual_optimizer.step()
-    v = torch.autograd.grad(ce(forward(virtual, held), held["labels"]), list(virtual.parameters()))
-
-    step = RADIUS / torch.sqrt(sum((x**2).sum() for x in v))
-    gradients = []
-    for sign in (1, -1):
-        moved = copy.deepcopy(student)
-        with torch.no_grad():
-            for p, d in zip(moved.parameters(), v):
-                p.add_(sign * step * d)
-        t = forward(teacher, b)
-        loss = ALPHA_T * kl(forward(moved, b).detach(), t) + (1 - ALPHA_T) * ce(t, b["labels"])
-        gradients.append(torch.autograd.grad(loss, list(teacher.parameters())))
-    h = [(plus - minus) / (2 * step) for plus, minus in zip(*gradients)]
-    return [gt - ETA * hi for gt, hi in zip(g_t, h)], h
-
-
-def optimizer_with_history(student, steps: int):
-    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01)
+def optimizer_with_history(student, steps: int, weight_decay: float = 0.01, fused: bool = True):
+    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=weight_decay,
+                                  fused=fused)
     for i in range(steps):  # real moments and step counts, as mid-training
-        loss = forward(student, batch(100 + i)).square().mean()
-        loss.backward()
+        forward(student, batch(100 + i)).square().mean().backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     return optimizer
@@ -91,43 +56,107 @@ def optimizer_with_history(student, steps: int):
 
 def snapshot(student, teacher, optimizer):
     params = [p.detach().clone() for p in [*student.parameters(), *teacher.parameters()]]
-    state = copy.deepcopy(optimizer.state_dict())
-    return params, state
+    return params, copy.deepcopy(optimizer.state_dict())
 
 
+def assert_close_per_parameter(model, got, expected, **tolerance):
+    assert len(got) == len(expected) == len(list(model.parameters()))
+    for (name, _), g, e in zip(model.named_parameters(), got, expected):
+        torch.testing.assert_close(g, e, msg=name, **tolerance)
+
+
+@pytest.mark.parametrize("mode", ["fast", "faithful"])
 @pytest.mark.parametrize("history", [0, 3])
-def test_matches_the_literal_algorithm_in_float64(history):
+def test_matches_the_literal_algorithm_in_float64(mode, history):
     teacher, student = tiny_bert(2, 16, seed=1), tiny_bert(1, 8, seed=2)
     optimizer = optimizer_with_history(student, history)
     b, held = batch(1), batch(2, size=4)
-    expected, h = literal_teacher_gradient(teacher, student, optimizer, b, held)
-    got = teacher_gradient(teacher, student, optimizer, b, held, alpha_kd=ALPHA, alpha_kd_t=ALPHA_T,
-                           temperature=TAU, eta=ETA, radius=RADIUS)
-    assert len(got) == len(list(teacher.parameters()))
-    assert sum(x.abs().sum() for x in h) > 0  # the influence term is really there
-    for (name, _), g, e in zip(teacher.named_parameters(), got, expected):
-        torch.testing.assert_close(g, e, rtol=1e-7, atol=1e-10, msg=name)
+    expected = reference_teacher_gradient(teacher, student, optimizer, b, held, **SETTINGS)
+    without_influence = reference_teacher_gradient(teacher, student, optimizer, b, held, **{**SETTINGS, "eta": 0.0})
+    # The influence term is really there, and large enough to be checked.
+    assert sum((e - w).abs().sum() for e, w in zip(expected, without_influence)) > 1e-6
+    got = teacher_gradient(teacher, student, optimizer, b, held, mode=mode, **SETTINGS)
+    assert_close_per_parameter(teacher, got, expected, rtol=1e-9, atol=1e-12)
 
 
-def test_leaves_models_and_optimizer_state_unchanged_bit_for_bit():
+def test_regression_task_matches_the_literal_algorithm():
+    teacher, student = tiny_bert(1, 8, seed=1, labels=1), tiny_bert(1, 8, seed=2, labels=1)
+    optimizer = optimizer_with_history(student, 2)
+    b, held = batch(1, labels=1), batch(2, labels=1)
+    expected = reference_teacher_gradient(teacher, student, optimizer, b, held, **SETTINGS)
+    got = teacher_gradient(teacher, student, optimizer, b, held, **SETTINGS)
+    assert_close_per_parameter(teacher, got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_jvp_influence_is_the_limit_of_the_finite_difference():
+    """|FD(r) − exact| = O(r²): shrinking r tenfold shrinks the gap about a hundredfold."""
     teacher, student = tiny_bert(2, 16, seed=1), tiny_bert(1, 8, seed=2)
+    optimizer = optimizer_with_history(student, 2)
+    b, held = batch(1), batch(2, size=4)
+    settings = {**SETTINGS, "eta": 1.0}  # g_t cancels in the differences below: only h is compared
+    exact = teacher_gradient(teacher, student, optimizer, b, held, influence="jvp", **settings)
+
+    def gap(radius):
+        approximate = teacher_gradient(teacher, student, optimizer, b, held, **{**settings, "radius": radius})
+        return torch.sqrt(sum(((a - e) ** 2).sum() for a, e in zip(approximate, exact))).item()
+
+    coarse, fine = gap(1.0), gap(0.1)
+    assert fine > 0 and 50 < coarse / fine < 200, (coarse, fine)
+
+
+@pytest.mark.parametrize("mode", ["fast", "faithful"])
+@pytest.mark.parametrize("influence", ["finite_difference", "jvp"])
+def test_leaves_models_and_optimizer_state_unchanged_bit_for_bit(mode, influence):
+    teacher, student = tiny_bert(2, 16, seed=1, dropout=0.1), tiny_bert(1, 8, seed=2, dropout=0.1)
     optimizer = optimizer_with_history(student, 2)
     teacher.train(), student.eval()
     params, state = snapshot(student, teacher, optimizer)
-    teacher_gradient(teacher, student, optimizer, batch(1), batch(2), alpha_kd=ALPHA, alpha_kd_t=ALPHA_T,
-                     temperature=TAU, eta=ETA, radius=RADIUS)
+    teacher_gradient(teacher, student, optimizer, batch(1), batch(2), mode=mode, influence=influence, **SETTINGS)
     after_params, after_state = snapshot(student, teacher, optimizer)
     assert all(torch.equal(a, b) for a, b in zip(params, after_params))
     for key, value in state["state"].items():
         for name, tensor in value.items():
             assert torch.equal(torch.as_tensor(tensor), torch.as_tensor(after_state["state"][key][name])), (key, name)
     assert (teacher.training, student.training) == (True, False)
-    assert all(p.grad is None for p in student.parameters())
+    assert all(p.grad is None for p in [*student.parameters(), *teacher.parameters()])
+    assert student.config._attn_implementation == "sdpa"
 
 
 def test_fresh_optimizer_stays_fresh():
     teacher, student = tiny_bert(1, 8, seed=1), tiny_bert(1, 8, seed=2)
     optimizer = optimizer_with_history(student, 0)
-    teacher_gradient(teacher, student, optimizer, batch(1), batch(2), alpha_kd=ALPHA, alpha_kd_t=ALPHA_T,
-                     temperature=TAU, eta=ETA, radius=RADIUS)
+    teacher_gradient(teacher, student, optimizer, batch(1), batch(2), **SETTINGS)
     assert len(optimizer.state) == 0
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("history", [0, 3])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_virtual_step_is_bit_for_bit_the_optimizer_step(fused, history, weight_decay):
+    student = tiny_bert(1, 8, seed=2, dtype=torch.float32)
+    optimizer = optimizer_with_history(student, history, weight_decay, fused)
+    forward(student, batch(7)).square().mean().backward()
+    params = list(student.parameters())
+    grads = [p.grad.clone() for p in params]
+    virtual = adamw_virtual_step(params, grads, optimizer)
+    optimizer.step()
+    assert all(torch.equal(v, p) for v, p in zip(virtual, params))
+
+
+@pytest.mark.parametrize("with_padding_token", [True, False])
+def test_student_view_keeps_rows_gradients_and_padding_semantics(with_padding_token):
+    from pipeline.distill.student_view import StudentView
+
+    student = tiny_bert(1, 8, seed=2)
+    b, held = batch(1), batch(2, size=4)
+    if with_padding_token:
+        b["input_ids"][0, -3:] = 0  # BERT's [PAD]: its embedding row gets no gradient
+    view = StudentView(student, [b, held], lambda rows: rows)
+    used = torch.cat([b["input_ids"].flatten(), held["input_ids"].flatten()]).unique()
+    assert torch.equal(view.rows, used) and view.values()[view.embedding_index].shape == (len(used), 8)
+    leaves = [v.requires_grad_() for v in view.values()]
+    compact = torch.autograd.grad(view.logits(leaves, b).square().sum(), leaves)
+    full = torch.autograd.grad(forward(student, b).square().sum(), list(student.parameters()))
+    for got, expected in zip(view.full_gradients(list(compact)), full):
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-15)
+    assert student.get_input_embeddings().padding_idx == 0  # restored

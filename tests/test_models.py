@@ -18,10 +18,10 @@ PAIRS = [(text, "the cat slept .") for text in TEXTS]
 TINY = {"name": "tiny", "layers": 2, "hidden": 32, "heads": 2, "intermediate": 64}
 
 
-def tiny_pair(task="mnli", seed=0, pretraining_epochs=0.0):
+def tiny_pair(task="mnli", seed=0, pretraining_steps=0):
     models = ModelParams(
         teacher=ModelSpec(**TINY), student=ModelSpec(**{**TINY, "layers": 1}), tiny_vocab_size=200,
-        tiny_pretraining=TinyPretrainingParams(epochs=pretraining_epochs, batch_size=8, learning_rate=5e-3),
+        tiny_pretraining=TinyPretrainingParams(steps=pretraining_steps, batch_size=8, learning_rate=5e-3),
     )
     return pretrained_pair(models, task=TASKS[task], train_examples=lambda: iter(PAIRS), max_seq_length=32,
                            seed=seed, timeout_s=1)
@@ -90,8 +90,8 @@ def test_directory_that_is_not_a_model_is_a_clear_error(tmp_path):
 def test_masked_lm_pretraining_trains_the_encoder_only():
     model, _, tokenizer = tiny_pair()
     before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
-    losses = pretrain_masked_lm(model, tokenizer, PAIRS, epochs=4, batch_size=8, learning_rate=5e-3, max_length=32, seed=0)
-    assert len(losses) == 4 * 8  # 60 pairs in batches of 8
+    losses = pretrain_masked_lm(model, tokenizer, PAIRS, steps=32, batch_size=8, learning_rate=5e-3, max_length=32, seed=0)
+    assert len(losses) == 32  # 60 pairs in batches of 8: four passes
     assert sum(losses[-8:]) < 0.7 * sum(losses[:8])  # it learns the (very repetitive) text
     after = model.state_dict()
     for name, tensor in before.items():
@@ -100,8 +100,8 @@ def test_masked_lm_pretraining_trains_the_encoder_only():
 
 
 def test_pretrained_pair_pretrains_tiny_models_reproducibly():
-    first, second = tiny_pair(pretraining_epochs=1)[0], tiny_pair(pretraining_epochs=1)[0]
-    plain = tiny_pair(pretraining_epochs=0)[0]
+    first, second = tiny_pair(pretraining_steps=8)[0], tiny_pair(pretraining_steps=8)[0]
+    plain = tiny_pair(pretraining_steps=0)[0]
     weight = "bert.encoder.layer.0.attention.self.query.weight"
     assert torch.equal(first.state_dict()[weight], second.state_dict()[weight])
     assert not torch.equal(first.state_dict()[weight], plain.state_dict()[weight])

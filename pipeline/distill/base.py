@@ -27,6 +27,8 @@ class DistillSettings:
     t_alpha_kd: float
     temperature: float
     radius: float
+    lgtm_mode: str = "fast"
+    lgtm_influence: str = "finite_difference"
 
 
 @dataclass

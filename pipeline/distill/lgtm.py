@@ -8,29 +8,60 @@ One training step (shared/docs/lgtm.md, "One LGTM training step"):
 5. teacher step with g = g_t − η_t · h;
 6. student step: KD from the updated teacher (teacher in eval mode, student in train mode).
 
-Step 4 needs one teacher forward and one backward, not two of each: L_t(θt; θs±) differ only
-in the student's soft labels, so the difference of the two losses is taken on one set of
-teacher logits and differentiated once. The task-loss part of L_t is the same expression on
-both sides and cancels exactly.
+How it is computed, and why it is the same update:
+- No copies: the virtual student θs' is a list of tensors (pipeline/distill/virtual_step.py),
+  evaluated with `torch.func.functional_call`; the student, its optimizer and the teacher are
+  only read.
+- Step 4 needs one teacher backward, not two teacher forward+backward passes: L_t(θt; θs±)
+  depend on θs only through the detached soft labels, and the gradient of L_t with respect to
+  the teacher's logits is linear in them. So h is the backward, through one teacher forward,
+  of δ_h = ∂/∂T [soft(S+ ‖ T) − soft(S− ‖ T)] · α_t / 2R, a logit-space tensor computed
+  exactly (the task-loss part of L_t is the same on both sides and is left out, not
+  subtracted). The perturbed student forwards need no graph.
+- `mode="fast"` (default) also takes g_t from that same backward: g = ∇θt of the step-1
+  teacher forward against ∂L_t/∂T − η·δ_h, one backward in all. It is the authors' update
+  whenever train and eval mode agree (dropout 0: float64 round-off, tested); with dropout, h
+  is taken through the teacher's step-1 train-mode forward (its dropout mask) where the
+  authors use a separate eval-mode forward. `mode="faithful"` keeps the authors' modes: a
+  second, eval-mode teacher forward and backward for h.
+- `influence="jvp"` replaces the finite difference by its limit: the soft labels' directional
+  derivative along v from one forward-mode pass (`torch.func.jvp`), δ_h = α_t · ∂/∂T of
+  ⟨∂soft/∂S, J_S v⟩. Exact where the difference is O(R²) off. Forward-mode AD has no rule for
+  the CPU SDPA attention kernel, so the student runs eager attention for that pass.
+
+Across processes (`accelerate launch`), each process holds part of the batch: g_s, v and g
+are averaged over processes where the single-process algorithm averages over examples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
+from torch.func import jvp
 
 from pipeline.distill.base import Method, StepContext, distill_student, model_inputs
-from pipeline.distill.losses import student_loss, task_loss, teacher_loss
+from pipeline.distill.losses import soft_target_loss, student_loss, task_loss, teacher_loss
+from pipeline.distill.student_view import StudentView
+from pipeline.distill.virtual_step import adamw_virtual_step
+
+MODES = ("fast", "faithful")
+INFLUENCES = ("finite_difference", "jvp")
+Reduce = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 
 
-def _grads_or_zeros(grads, params) -> list[torch.Tensor]:
-    return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+def _no_reduction(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    return tensors
+
+
+def _same_rows(rows: torch.Tensor) -> torch.Tensor:
+    return rows
 
 
 @contextmanager
-def _train_modes(teacher_training: bool, student_training: bool, teacher, student) -> Iterator[None]:
+def _modes(teacher, teacher_training: bool, student, student_training: bool) -> Iterator[None]:
     saved = (teacher.training, student.training)
     teacher.train(teacher_training)
     student.train(student_training)
@@ -42,46 +73,77 @@ def _train_modes(teacher_training: bool, student_training: bool, teacher, studen
 
 
 @contextmanager
-def _restored(params: list[torch.Tensor], optimizer: torch.optim.Optimizer) -> Iterator[None]:
-    """Save parameters, their .grad and the optimizer's state; put them back bit for bit on exit.
-
-    Restoring copies the saved tensors back: adding and subtracting a step would not be exact.
-    """
-    values = [p.detach().clone() for p in params]
-    grads = [None if p.grad is None else p.grad.clone() for p in params]
-    state = {p: {k: v.clone() if torch.is_tensor(v) else v for k, v in optimizer.state[p].items()}
-             for p in params if p in optimizer.state}
+def _eager_attention(model) -> Iterator[None]:
+    """Eager attention for forward-mode AD (the CPU SDPA kernel has no forward derivative)."""
+    saved = model.config._attn_implementation
+    model.set_attn_implementation("eager")
     try:
         yield
     finally:
-        with torch.no_grad():
-            for p, value, grad in zip(params, values, grads):
-                p.copy_(value)
-                p.grad = grad
-        for p in params:
-            if p in state:
-                for key, value in state[p].items():
-                    current = optimizer.state[p].get(key)
-                    if torch.is_tensor(value) and torch.is_tensor(current) and current.shape == value.shape:
-                        current.copy_(value)
-                    else:
-                        optimizer.state[p][key] = value
-            else:
-                optimizer.state.pop(p, None)
+        model.set_attn_implementation(saved)
 
 
-@torch.no_grad()
-def _logits_at(student, params, values, direction, scale, inputs) -> torch.Tensor:
-    """The student's logits with its parameters set to values + scale · direction."""
-    for p, value, d in zip(params, values, direction):
-        p.copy_(value + scale * d)
-    return student(**inputs).logits
+def _grads(output: torch.Tensor, inputs: list[torch.Tensor], grad_output: torch.Tensor | None = None) -> list[torch.Tensor]:
+    return list(torch.autograd.grad(output, inputs, grad_outputs=grad_output, materialize_grads=True))
 
 
-def teacher_gradient(
+def _influence_logit_gradient(
+    student, view: StudentView, direction, batch, teacher_logits, *, alpha_kd_t, temperature, radius, influence
+) -> torch.Tensor:
+    """δ_h: the gradient of the distillation influence with respect to the teacher's logits
+    (student in eval mode, as the authors' step 4)."""
+    target = teacher_logits.detach().requires_grad_()
+    values = view.values()
+    if influence == "jvp":
+        def soft_labels(*params):
+            return view.logits(list(params), batch)
+
+        with _eager_attention(student):
+            student_logits, tangent = jvp(soft_labels, tuple(values), tuple(direction))
+        student_logits = student_logits.detach().requires_grad_()
+        # ⟨∂soft/∂S, J_S v⟩, differentiated with respect to the teacher's logits.
+        (along,) = torch.autograd.grad(soft_target_loss(student_logits, target, temperature), student_logits, create_graph=True)
+        return alpha_kd_t * _grads((along * tangent).sum(), [target])[0]
+    # One fused pass per tensor (foreach) for the norm and each perturbed student.
+    step = radius / torch.linalg.vector_norm(torch.stack(torch._foreach_norm(direction))).item()
+    with torch.no_grad():
+        plus = view.logits(torch._foreach_add(values, direction, alpha=step), batch)
+        minus = view.logits(torch._foreach_add(values, direction, alpha=-step), batch)
+    difference = soft_target_loss(plus, target, temperature) - soft_target_loss(minus, target, temperature)
+    return alpha_kd_t * _grads(difference, [target])[0] / (2 * step)
+
+
+@dataclass
+class FirstForward:
+    """Step 1: both models on B in train mode, with their graphs; the student through `view`,
+    its embedding rows as the leaf `student_leaves` holds."""
+
+    view: StudentView
+    student_leaves: list[torch.Tensor]
+    teacher_logits: torch.Tensor
+    student_logits: torch.Tensor
+    teacher_loss: torch.Tensor
+
+
+def first_forward(
+    teacher, student, batch: dict, held_batch: dict, *, alpha_kd_t: float, temperature: float,
+    union_rows: Callable[[torch.Tensor], torch.Tensor] = _same_rows,
+) -> FirstForward:
+    view = StudentView(student, [batch, held_batch], union_rows)
+    leaves = list(view.params)
+    if view.embedding_index is not None:
+        leaves[view.embedding_index] = view.values()[view.embedding_index].requires_grad_()
+    with _modes(teacher, True, student, True):
+        teacher_logits = teacher(**model_inputs(batch)).logits
+        student_logits = view.logits(leaves, batch)
+    loss_t = teacher_loss(teacher_logits, student_logits, batch["labels"], alpha_kd_t=alpha_kd_t, temperature=temperature)
+    return FirstForward(view, leaves, teacher_logits, student_logits, loss_t)
+
+
+def lgtm_teacher_gradient(
     teacher,
     student,
-    student_optimizer: torch.optim.Optimizer,
+    student_optimizer,
     batch: dict,
     held_batch: dict,
     *,
@@ -90,54 +152,78 @@ def teacher_gradient(
     temperature: float,
     eta: float,
     radius: float = 0.01,
+    mode: str = "fast",
+    influence: str = "finite_difference",
+    reduce_mean: Reduce = _no_reduction,
+    first: FirstForward | None = None,
+    keep_student_graph: bool = False,
+) -> list[torch.Tensor]:
+    """g = g_t − η · h, one tensor per teacher parameter (steps 1 to 5).
+
+    `first` is step 1's forward pass when the caller made it; `keep_student_graph` keeps its
+    student graph for the caller to back-propagate the student's step 6 through.
+    """
+    if mode not in MODES or influence not in INFLUENCES:
+        raise ValueError(f"mode must be one of {MODES} and influence one of {INFLUENCES}")
+    first = first or first_forward(teacher, student, batch, held_batch, alpha_kd_t=alpha_kd_t, temperature=temperature)
+    view = first.view
+    teacher_params = list(teacher.parameters())
+
+    # 1. g_s at the current parameters (g_t, or its logit gradient, below).
+    loss_s = student_loss(first.student_logits, first.teacher_logits, batch["labels"], alpha_kd=alpha_kd,
+                          temperature=temperature)
+    g_s = reduce_mean(list(torch.autograd.grad(loss_s, first.student_leaves, retain_graph=keep_student_graph,
+                                               materialize_grads=True)))
+
+    # 2. The virtual step, and 3. the held-out gradient at θs' (train mode, as the authors).
+    stepped = adamw_virtual_step(view.params, g_s, student_optimizer, view.row_indices())
+    virtual = [p.requires_grad_() for p in stepped]
+    with _modes(teacher, teacher.training, student, True):
+        held_logits = view.logits(virtual, held_batch)
+    v = reduce_mean(_grads(task_loss(held_logits, held_batch["labels"]), virtual))
+    del virtual, stepped, held_logits
+
+    # 4. The influence, in the teacher's logit space; 5. back through the teacher.
+    settings = dict(alpha_kd_t=alpha_kd_t, temperature=temperature, radius=radius, influence=influence)
+    if mode == "fast":
+        with _modes(teacher, teacher.training, student, False):
+            delta_h = _influence_logit_gradient(student, view, v, batch, first.teacher_logits, **settings)
+        (delta_t,) = torch.autograd.grad(first.teacher_loss, first.teacher_logits)
+        g = _grads(first.teacher_logits, teacher_params, delta_t - eta * delta_h)
+    else:
+        g_t = _grads(first.teacher_loss, teacher_params)
+        with _modes(teacher, False, student, False):
+            eval_logits = teacher(**model_inputs(batch)).logits
+            delta_h = _influence_logit_gradient(student, view, v, batch, eval_logits, **settings)
+        h = _grads(eval_logits, teacher_params, delta_h)
+        g = [gt - eta * hi for gt, hi in zip(g_t, h)]
+    return reduce_mean(g)
+
+
+def teacher_gradient(
+    teacher,
+    student,
+    student_optimizer,
+    batch: dict,
+    held_batch: dict,
+    *,
+    alpha_kd: float,
+    alpha_kd_t: float,
+    temperature: float,
+    eta: float,
+    radius: float = 0.01,
+    mode: str = "fast",
+    influence: str = "finite_difference",
 ) -> list[torch.Tensor]:
     """g = g_t − η · h, one tensor per parameter in `teacher.parameters()` order.
 
     Leaves both models' parameters (and .grad), train/eval modes and the optimizer's state
     exactly as they were.
     """
-    teacher_params = list(teacher.parameters())
-    student_params = list(student.parameters())
-    inputs, labels = model_inputs(batch), batch["labels"]
-
-    # 1. Both gradients at the current parameters, train mode, one forward of each model.
-    with _train_modes(True, True, teacher, student):
-        teacher_logits = teacher(**inputs).logits
-        student_logits = student(**inputs).logits
-        loss_s = student_loss(student_logits, teacher_logits, labels, alpha_kd=alpha_kd, temperature=temperature)
-        g_s = _grads_or_zeros(torch.autograd.grad(loss_s, student_params, allow_unused=True), student_params)
-        loss_t = teacher_loss(teacher_logits, student_logits, labels, alpha_kd_t=alpha_kd_t, temperature=temperature)
-        g_t = _grads_or_zeros(torch.autograd.grad(loss_t, teacher_params, allow_unused=True), teacher_params)
-
-    with _restored(student_params, student_optimizer):
-        # 2. The virtual step: the student's own optimizer, with its moments and step count.
-        for p, g in zip(student_params, g_s):
-            p.grad = g
-        student_optimizer.step()
-        # 3. Held-out gradient of the virtual student, train mode as the authors.
-        with _train_modes(teacher.training, True, teacher, student):
-            held_loss = task_loss(student(**model_inputs(held_batch)).logits, held_batch["labels"])
-            v = _grads_or_zeros(torch.autograd.grad(held_loss, student_params, allow_unused=True), student_params)
-
-    # 4. Central difference along v around the *current* student, both models in eval mode.
-    step = radius / torch.sqrt(sum((d.double() ** 2).sum() for d in v)).item()
-    values = [p.detach().clone() for p in student_params]
-    with _train_modes(False, False, teacher, student):
-        try:
-            plus = _logits_at(student, student_params, values, v, step, inputs)
-            minus = _logits_at(student, student_params, values, v, -step, inputs)
-        finally:
-            with torch.no_grad():
-                for p, value in zip(student_params, values):
-                    p.copy_(value)
-        eval_teacher_logits = teacher(**inputs).logits
-        difference = teacher_loss(eval_teacher_logits, plus, labels, alpha_kd_t=alpha_kd_t, temperature=temperature) - teacher_loss(
-            eval_teacher_logits, minus, labels, alpha_kd_t=alpha_kd_t, temperature=temperature
-        )
-        h = _grads_or_zeros(torch.autograd.grad(difference, teacher_params, allow_unused=True), teacher_params)
-
-    # 5. The teacher's gradient: its own loss, minus the step that helps the student most.
-    return [gt - eta * (hi / (2 * step)) for gt, hi in zip(g_t, h)]
+    return lgtm_teacher_gradient(
+        teacher, student, student_optimizer, batch, held_batch, alpha_kd=alpha_kd, alpha_kd_t=alpha_kd_t,
+        temperature=temperature, eta=eta, radius=radius, mode=mode, influence=influence,
+    )
 
 
 class Lgtm(Method):
@@ -146,15 +232,48 @@ class Lgtm(Method):
     uses_held_out = True
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
-        s = ctx.settings
-        gradient = teacher_gradient(
-            ctx.teacher, ctx.student, ctx.student_optimizer, batch, held_batch,
+        s, accelerator = ctx.settings, ctx.accelerator
+        teacher, student = accelerator.unwrap_model(ctx.teacher), accelerator.unwrap_model(ctx.student)
+
+        def reduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+            return [accelerator.reduce(t, "mean") for t in tensors] if accelerator.num_processes > 1 else tensors
+
+        def union_rows(rows: torch.Tensor) -> torch.Tensor:
+            if accelerator.num_processes == 1:
+                return rows
+            gathered = accelerator.gather(accelerator.pad_across_processes(rows, pad_index=-1))
+            return gathered[gathered >= 0].unique()
+
+        first = first_forward(teacher, student, batch, held_batch, alpha_kd_t=s.t_alpha_kd, temperature=s.temperature,
+                              union_rows=union_rows)
+        fast = s.lgtm_mode == "fast"
+        gradient = lgtm_teacher_gradient(
+            teacher, student, ctx.student_optimizer, batch, held_batch,
             alpha_kd=s.alpha_kd, alpha_kd_t=s.t_alpha_kd, temperature=s.temperature,
-            eta=ctx.teacher_scheduler.get_last_lr()[0], radius=s.radius,
+            eta=ctx.teacher_scheduler.get_last_lr()[0], radius=s.radius, mode=s.lgtm_mode, influence=s.lgtm_influence,
+            reduce_mean=reduce_mean, first=first, keep_student_graph=fast,
         )
-        for p, g in zip(ctx.teacher.parameters(), gradient):
+        for p, g in zip(teacher.parameters(), gradient):
             p.grad = g
         ctx.teacher_optimizer.step()
         ctx.teacher_scheduler.step()
         ctx.teacher_optimizer.zero_grad(set_to_none=True)
-        return {"student_loss": distill_student(ctx, batch)}
+        losses = {"teacher_loss": first.teacher_loss.item()}
+        if not fast:  # 6. as the authors: a new student forward, KD from the updated teacher
+            return {**losses, "student_loss": distill_student(ctx, batch)}
+
+        # 6. KD from the updated teacher (eval mode), back-propagated through step 1's student
+        # forward: θs has not changed since, only the teacher's soft labels have. With dropout,
+        # the student's dropout mask is step 1's rather than a fresh one.
+        teacher.eval()
+        with torch.no_grad():
+            updated_teacher_logits = teacher(**model_inputs(batch)).logits
+        loss_s = student_loss(first.student_logits, updated_teacher_logits, batch["labels"],
+                              alpha_kd=s.alpha_kd, temperature=s.temperature)
+        grads = first.view.full_gradients(_grads(loss_s, first.student_leaves))
+        for p, g in zip(first.view.params, reduce_mean(grads)):
+            p.grad = g
+        ctx.student_optimizer.step()
+        ctx.student_scheduler.step()
+        ctx.student_optimizer.zero_grad(set_to_none=True)
+        return {**losses, "student_loss": loss_s.item()}
