@@ -1,4 +1,4 @@
-"""The one exception type for bad input: the CLI prints its message on one line and exits 2."""
+"""The exceptions the CLI reports on one line: bad input (exit 2) and a diverged run (exit 1)."""
 
 
 class InputError(Exception):
@@ -7,3 +7,7 @@ class InputError(Exception):
     The message names where the problem is (file and line, or params key) and what was
     expected, so that it is useful alone on one line.
     """
+
+
+class TrainingDiverged(Exception):
+    """A loss became NaN or infinite: the message names it, the step, and the checkpoint kept."""

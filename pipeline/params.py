@@ -114,6 +114,7 @@ class TrainParams(_Section):
     t_alpha_kd: float = Field(ge=0.0, le=1.0)
     temperature: float = Field(gt=0.0)
     eval_steps: int = Field(gt=0)
+    checkpoint_steps: int = Field(ge=0, description="steps between checkpoints a rerun resumes from; 0: none")
     init_classifier_to_zero: bool
     mixed_precision: Literal["no", "fp16", "bf16"]
 

@@ -39,11 +39,12 @@ def pretrained_pair(
             f"model.teacher ({models.teacher.name}) and model.student ({models.student.name}) have different "
             "vocabularies; distillation needs one tokenizer for both"
         )
+    # Read once, for the vocabulary and both models' pre-training; only tiny models need it.
+    examples = list(train_examples()) if len(loaded) < 2 else []
     if loaded:
         tokenizer = (loaded.get("teacher") or loaded["student"])[1]
     else:
-        texts = (text for pair in train_examples() for text in pair if text)
-        tokenizer = train_wordpiece_tokenizer(texts, models.tiny_vocab_size)
+        tokenizer = train_wordpiece_tokenizer((text for pair in examples for text in pair if text), models.tiny_vocab_size)
     built = {}
     # Different seeds, so that a tiny teacher and student of one shape do not start equal.
     for role, spec, role_seed in (("teacher", models.teacher, seed), ("student", models.student, seed + 1)):
@@ -53,7 +54,7 @@ def pretrained_pair(
         model = build_tiny_model(spec, vocab_size=len(tokenizer), task=task, seed=role_seed)
         mlm = models.tiny_pretraining
         if mlm.steps > 0:
-            pretrain_masked_lm(model, tokenizer, list(train_examples()), steps=mlm.steps, batch_size=mlm.batch_size,
+            pretrain_masked_lm(model, tokenizer, examples, steps=mlm.steps, batch_size=mlm.batch_size,
                                learning_rate=mlm.learning_rate, max_length=max_seq_length, seed=role_seed)
         built[role] = model
     return built["teacher"], built["student"], tokenizer

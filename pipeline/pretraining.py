@@ -32,24 +32,26 @@ def pretrain_masked_lm(
 
     torch.manual_seed(seed)
     masked_lm = BertForMaskedLM(model.config)
-    pairs = [(a, b) if b else (a,) for a, b in examples]
-    encoded = [dict(tokenizer(*pair, truncation=True, max_length=max_length)) for pair in pairs]
-    collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=seed)
+    mask = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=seed)
+
+    def collate(pairs):
+        # Tokenized a batch at a time: the steps use a few thousand examples, not the whole set.
+        return mask([dict(tokenizer(a, b, truncation=True, max_length=max_length)) for a, b in pairs])
+
     generator = torch.Generator().manual_seed(seed)
-    batches = torch.utils.data.DataLoader(encoded, batch_size=batch_size, shuffle=True, generator=generator,
+    batches = torch.utils.data.DataLoader(list(examples), batch_size=batch_size, shuffle=True, generator=generator,
                                           collate_fn=collate)
     optimizer = torch.optim.AdamW(masked_lm.parameters(), lr=learning_rate)
-    total = steps
     losses: list[float] = []
     masked_lm.train()
-    while len(losses) < total:
+    while len(losses) < steps:
         for batch in batches:
             loss = masked_lm(**batch).loss
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(loss.item())
-            if len(losses) == total:
+            if len(losses) == steps:
                 break
     # The classifier's encoder takes the pre-trained weights; BertForMaskedLM has no pooler.
     missing, unexpected = model.bert.load_state_dict(masked_lm.bert.state_dict(), strict=False)

@@ -13,8 +13,8 @@ os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
 import typer  # noqa: E402
 
-from pipeline.errors import InputError  # noqa: E402
-from stages import bench, download, evaluate, predict, pretrained, submit, table, tokenize, train  # noqa: E402
+from pipeline.errors import InputError, TrainingDiverged  # noqa: E402
+from stages import bench, download, evaluate, predict, pretrained, scale, submit, table, tokenize, train  # noqa: E402
 
 app = typer.Typer(
     name="lgtm",
@@ -33,6 +33,7 @@ app.command("submit")(submit.main)
 app.command("table")(table.main)
 app.command("predict")(predict.main)
 app.command("bench")(bench.main)
+app.command("scale")(scale.main)
 
 
 def main() -> None:
@@ -43,3 +44,6 @@ def main() -> None:
         # Bad input: one line naming where and what was expected, exit status 2 like a usage error.
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None

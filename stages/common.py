@@ -35,6 +35,10 @@ def run_dir(task: str, method: str) -> Path:
     return Path("runs") / task / method
 
 
+def checkpoint_dir(task: str, method: str) -> Path:
+    return Path("checkpoints") / task / method
+
+
 def live_dir(task: str, method: str) -> Path:
     return Path("live") / task / method
 

@@ -19,7 +19,7 @@ import typer
 from pipeline.errors import InputError
 from pipeline.params import FINETUNE_TEACHER, METHOD_NAMES, load_params
 from pipeline.tasks import get_task
-from stages.common import PARAMS_OPTION, live_dir, pretrained_dir, run_dir, tokenized_dir
+from stages.common import PARAMS_OPTION, checkpoint_dir, live_dir, pretrained_dir, run_dir, tokenized_dir
 
 log = logging.getLogger("train")
 METHOD_HELP = "finetune (student alone), kd, prokt or lgtm."
@@ -36,6 +36,7 @@ def _run(task: str, method: str, params_file: Path) -> None:
         finetuned_teacher=run_dir(task, FINETUNE_TEACHER) / "model",
         run=run_dir(task, method),
         live=live_dir(task, method),
+        checkpoints=checkpoint_dir(task, method),
     )
     summary = train_run(params, glue_task, method, paths)
     log.info("%s %s: best %s %s at step %s of %s", task, method, summary["selection_metric"],

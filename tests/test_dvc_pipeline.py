@@ -131,3 +131,19 @@ def test_exp_run_set_param_reruns_only_what_reads_it(repo, first_repro):
     assert params["train"]["learning_rate"] == 5e-4
     assert params["preset"] == "demo" and params["tasks"] == ["rte"]  # composed from conf/, not edited
     assert "accuracy" in data["metrics"]["metrics/rte/lgtm.json"]["data"]["dev"]["dev"]
+
+
+def test_what_a_killed_stage_leaves_half_written_is_invisible_to_dvc(repo, first_repro):
+    """pipeline/atomic.py writes beside an output as `.NAME.tmp-PID`; a SIGKILL leaves it."""
+    stale_metrics = repo / "metrics/rte/.kd.json.tmp-999"
+    stale_predictions = repo / "predictions/kd/.rte.tmp-999"
+    stale_metrics.write_text('{"dev": {"dev": {"accuracy": 0.1')  # cut short
+    stale_predictions.mkdir()
+    (stale_predictions / "RTE.tsv").write_text("index\tprediction\n0\tentail")
+    try:
+        assert changed_stages(repo) == set()
+        shown = json.loads(sh("dvc", "metrics", "show", "--json", cwd=repo))
+        assert not any("error" in json.dumps(entry) for entry in shown.values()), shown
+    finally:
+        stale_metrics.unlink()
+        shutil.rmtree(stale_predictions)

@@ -1,0 +1,162 @@
+"""Never lose a run: a training stage killed by a real signal resumes from its last checkpoint
+and ends bit for bit where an uninterrupted run ends; the same seed gives the same run twice;
+a diverged run stops with the step and keeps its last good checkpoint."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, run_stage
+
+pytestmark = pytest.mark.slow
+
+
+def set_params(cwd: Path, edit) -> None:
+    params = yaml.safe_load((cwd / "params.yaml").read_text())
+    edit(params)
+    (cwd / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, demo_params_module) -> Path:
+    """RTE downloaded, its models built and tokenized; LGTM checkpoints every 4 of 72 steps."""
+    cwd = tmp_path_factory.mktemp("prepared")
+    params = demo_params_module
+    params.update(tasks=["rte"])
+    params["data"]["synthetic"].update(train_rows=192, dev_rows=40, test_rows=20)
+    params["train"].update(epochs=6, batch_size=16, eval_steps=5, checkpoint_steps=4)
+    (cwd / "params.yaml").write_text(yaml.safe_dump(params))
+    for stage in ("download", "pretrained", "tokenize"):
+        result = run_stage(stage, "--task", "rte", cwd=cwd)
+        assert result.returncode == 0, result.stderr[-2000:]
+    return cwd
+
+
+@pytest.fixture(scope="module")
+def demo_params_module() -> dict:
+    return yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def copy_of(prepared: Path, tmp_path: Path, name: str) -> Path:
+    target = tmp_path / name
+    shutil.copytree(prepared, target)
+    return target
+
+
+def run_files(cwd: Path) -> dict[str, bytes]:
+    """Every file a training run writes, by path."""
+    files = {}
+    for root in ("runs/rte/lgtm", "live/rte/lgtm"):
+        for path in sorted((cwd / root).rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(cwd))] = path.read_bytes()
+    return files
+
+
+def train(cwd: Path) -> subprocess.CompletedProcess:
+    result = run_stage("distill", "--task", "rte", "--method", "lgtm", cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def kill_after_first_checkpoint(cwd: Path) -> int:
+    """Start the LGTM run, SIGKILL it once a checkpoint exists, return that checkpoint's step."""
+    process = subprocess.Popen([sys.executable, "-m", "stages", "distill", "--task", "rte", "--method", "lgtm"], cwd=cwd,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    progress = cwd / "checkpoints/rte/lgtm/latest/progress.json"
+    deadline = time.monotonic() + 120
+    while not progress.exists():
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.005)
+    time.sleep(0.3)  # a few steps past the checkpoint, maybe into the next one
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return yaml.safe_load(progress.read_text())["step"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(prepared, tmp_path_factory) -> dict[str, bytes]:
+    """The files of an LGTM run that nothing interrupted."""
+    cwd = copy_of(prepared, tmp_path_factory.mktemp("uninterrupted"), "run")
+    train(cwd)
+    assert not (cwd / "checkpoints/rte/lgtm").exists()  # a finished run keeps no checkpoint
+    return run_files(cwd)
+
+
+def test_killed_run_resumes_and_ends_bit_for_bit_like_an_uninterrupted_one(prepared, uninterrupted, tmp_path):
+
+    killed = copy_of(prepared, tmp_path, "killed")
+    step = kill_after_first_checkpoint(killed)
+    assert 4 <= step < 72 and step % 4 == 0
+    assert not (killed / "runs/rte/lgtm").exists() and not (killed / "live/rte/lgtm").exists()
+    resumed = train(killed)
+    assert f"resuming from the checkpoint of step {step}" in resumed.stderr
+    assert run_files(killed) == uninterrupted
+    assert not list((killed / "runs/rte").glob(".lgtm.tmp-*"))  # the killed run's leftovers are gone
+
+
+def test_same_params_and_seed_give_identical_runs(prepared, uninterrupted, tmp_path):
+    again = copy_of(prepared, tmp_path, "again")
+    train(again)
+    assert run_files(again) == uninterrupted
+
+
+def test_a_checkpoint_of_other_params_is_not_resumed(prepared, tmp_path):
+    cwd = copy_of(prepared, tmp_path, "changed")
+    kill_after_first_checkpoint(cwd)
+    set_params(cwd, lambda p: p["train"].update(learning_rate=1e-3))
+    result = train(cwd)
+    assert "resuming" not in result.stderr and "written for other params or inputs; starting afresh" in result.stderr
+
+
+def test_nan_loss_stops_the_stage_with_the_step(prepared, tmp_path):
+    cwd = copy_of(prepared, tmp_path, "nan")
+    # Logits divided by a temperature of 1e-45 overflow: the soft-label loss is NaN at once.
+    set_params(cwd, lambda p: p["train"].update(temperature=1e-45, init_classifier_to_zero=False))
+    result = run_stage("distill", "--task", "rte", "--method", "lgtm", cwd=cwd)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == \
+        "error: teacher_loss is nan at step 1; no checkpoint was written yet; lower the learning rate or check the data"
+    assert not (cwd / "runs/rte/lgtm").exists()
+
+
+def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
+    """In process, with a method whose student turns NaN at its sixth step."""
+    from pipeline.distill import METHODS
+    from pipeline.distill.finetune import Finetune
+    from pipeline.errors import TrainingDiverged
+    from pipeline.params import load_params
+    from pipeline.runs import RunPaths, train_run
+    from pipeline.tasks import get_task
+
+    class BreaksAtStepSix(Finetune):
+        steps = 0
+
+        def step(self, ctx, batch, held_batch):
+            BreaksAtStepSix.steps += 1
+            if BreaksAtStepSix.steps == 6:
+                for parameter in ctx.student.classifier.parameters():
+                    parameter.data.fill_(math.nan)
+            return super().step(ctx, batch, held_batch)
+
+    monkeypatch.setitem(METHODS, "breaks", BreaksAtStepSix)
+    monkeypatch.chdir(prepared)
+    paths = RunPaths(Path("data/tokenized/rte"), Path("models/rte/pretrained"), Path("runs/rte/finetune-teacher/model"),
+                     Path("runs/rte/breaks"), Path("live/rte/breaks"), Path("checkpoints/rte/breaks"))
+    with pytest.raises(TrainingDiverged, match=r"student_loss is nan at step 6; the checkpoint of step 4 is kept in "
+                                               r"checkpoints/rte/breaks/latest"):
+        train_run(load_params("params.yaml"), get_task("rte"), "breaks", paths)
+    assert yaml.safe_load((prepared / "checkpoints/rte/breaks/latest/progress.json").read_text())["step"] == 4
+    assert not (prepared / "runs/rte/breaks").exists()
