@@ -11,7 +11,8 @@ One training step (shared/docs/lgtm.md, "One LGTM training step"):
 How it is computed, and why it is the same update:
 - No copies: the virtual student θs' is a list of tensors (pipeline/distill/virtual_step.py),
   evaluated with `torch.func.functional_call`; the student, its optimizer and the teacher are
-  only read.
+  only read. Steps 1 to 4 see only the word-embedding rows of the tokens in B and H
+  (pipeline/distill/student_view.py).
 - Step 4 needs one teacher backward, not two teacher forward+backward passes: L_t(θt; θs±)
   depend on θs only through the detached soft labels, and the gradient of L_t with respect to
   the teacher's logits is linear in them. So h is the backward, through one teacher forward,
@@ -22,8 +23,10 @@ How it is computed, and why it is the same update:
   teacher forward against ∂L_t/∂T − η·δ_h, one backward in all. It is the authors' update
   whenever train and eval mode agree (dropout 0: float64 round-off, tested); with dropout, h
   is taken through the teacher's step-1 train-mode forward (its dropout mask) where the
-  authors use a separate eval-mode forward. `mode="faithful"` keeps the authors' modes: a
-  second, eval-mode teacher forward and backward for h.
+  authors use a separate eval-mode forward. The student's step 6 is back-propagated through
+  its step-1 forward (θs is unchanged; only the soft labels are new), reusing step 1's
+  dropout mask. `mode="faithful"` keeps the authors' modes: a second, eval-mode teacher
+  forward and backward for h, and a fresh student forward for step 6.
 - `influence="jvp"` replaces the finite difference by its limit: the soft labels' directional
   derivative along v from one forward-mode pass (`torch.func.jvp`), δ_h = α_t · ∂/∂T of
   ⟨∂soft/∂S, J_S v⟩. Exact where the difference is O(R²) off. Forward-mode AD has no rule for
