@@ -76,5 +76,6 @@ def build_submission(prediction_dirs: list[Path], glue_data: Path, zip_path: Pat
             contents[name] = "\n".join(lines) + "\n"
     with atomic_path(zip_path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in SUBMISSION_FILES:
-            archive.writestr(name, contents[name])
+            # A fixed timestamp: the same predictions make the same zip, byte for byte.
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), contents[name], zipfile.ZIP_DEFLATED)
     return report

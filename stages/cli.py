@@ -38,6 +38,7 @@ app.command("scale")(scale.main)
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("accelerate").setLevel(logging.WARNING)  # a line per file of every checkpoint
     try:
         app()
     except InputError as error:

@@ -66,3 +66,14 @@ def test_help_lists_the_stages(tmp_path):
     assert result.returncode == 0
     for stage in ("download", "pretrained", "tokenize"):
         assert stage in result.stdout
+
+
+def test_download_is_byte_for_byte_reproducible(small_params):
+    """The same seed writes the same files, report included: DVC then sees the same output."""
+    cwd = small_params.parent
+    contents = []
+    for _ in range(2):
+        assert run_stage("download", "--task", "rte", cwd=cwd).returncode == 0
+        contents.append({p.name: p.read_bytes() for p in (cwd / "data/glue/rte").iterdir()})
+    assert contents[0] == contents[1]
+    assert json.loads(contents[0]["report.json"])["splits"]["train"]["file"]["path"] == "synthetic:RTE/train.tsv"

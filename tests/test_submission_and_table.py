@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 
 import pytest
@@ -80,3 +81,10 @@ def test_results_table_has_the_paper_layout(tmp_path):
     paths = write_tables(frame, tmp_path / "reports")
     assert "| LGTM " in paths["md"].read_text() and "\\begin{tabular}" in paths["tex"].read_text()
     assert paths["csv"].read_text().splitlines()[0] == ",MNLI-m,MNLI-mm,MRPC F1,MRPC Acc,RTE,Avg"
+
+
+def test_the_same_predictions_make_the_same_zip_byte_for_byte(glue_data, tmp_path):
+    build_submission([], glue_data, tmp_path / "first.zip")
+    time.sleep(2)  # zip timestamps have a 2-second resolution
+    build_submission([], glue_data, tmp_path / "second.zip")
+    assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "second.zip").read_bytes()

@@ -38,7 +38,13 @@ def task_splits(
             synthetic.write_task(
                 raw, task, sizes, seed=settings.seed, label_noise=settings.label_noise, defect_rate=settings.defect_rate
             )
-            yield from glue_dir_reader.read_glue_task(raw, task, max_malformed_fraction=data.max_malformed_fraction)
+            for split, examples, report in glue_dir_reader.read_glue_task(
+                raw, task, max_malformed_fraction=data.max_malformed_fraction
+            ):
+                # The temporary directory's name is random: report the file as the layout names it,
+                # so that the same seed writes the same report, and DVC sees the same output.
+                report.path = f"synthetic:{Path(report.path).relative_to(raw)}"
+                yield split, examples, report
     elif source == "dir":
         if not glue_dir:
             raise InputError("data.glue_dir: a GLUE directory is required for source 'dir' (or pass --glue-dir PATH)")
