@@ -102,7 +102,7 @@ def _step_function(name: str, shape: Shape, precision: str, device: str):
     if trains_teacher:
         teacher, t_opt = accelerator.prepare(teacher, t_opt)
     else:
-        teacher = accelerator.prepare(teacher).requires_grad_(False)
+        teacher = teacher.requires_grad_(False).to(accelerator.device)  # frozen, as in training
     settings = DistillSettings(alpha_kd=1.0, t_alpha_kd=0.4, temperature=1.0, radius=0.01, lgtm_mode=mode)
     ctx = StepContext(student, s_opt, s_sched, teacher, t_opt, t_sched, accelerator, settings)
     batch, held = _batch(shape, 0, accelerator.device), _batch(shape, 1, accelerator.device)

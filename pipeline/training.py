@@ -213,8 +213,11 @@ def train(
     if method.trains_teacher:
         teacher, teacher_optimizer = accelerator.prepare(teacher, teacher_optimizer)
         accelerator.register_for_checkpointing(teacher_scheduler)
-    elif method.uses_teacher:  # frozen: no gradients, so no DistributedDataParallel either
-        teacher = accelerator.prepare_model(teacher.requires_grad_(False), evaluation_mode=True)
+    elif method.uses_teacher:
+        # Frozen: no gradients, so no DistributedDataParallel; and not prepared, so that
+        # checkpoints leave out weights that every run reloads from the teacher's own run
+        # (a BERT-base per checkpoint). distill_student runs it under the mixed-precision autocast.
+        teacher = teacher.requires_grad_(False).to(accelerator.device)
     if held_loader is not None:
         held_loader = accelerator.prepare(held_loader)
 

@@ -53,28 +53,28 @@ def copy_of(prepared: Path, tmp_path: Path, name: str) -> Path:
     return target
 
 
-def run_files(cwd: Path) -> dict[str, bytes]:
+def run_files(cwd: Path, method: str = "lgtm") -> dict[str, bytes]:
     """Every file a training run writes, by path."""
     files = {}
-    for root in ("runs/rte/lgtm", "live/rte/lgtm"):
+    for root in (f"runs/rte/{method}", f"live/rte/{method}"):
         for path in sorted((cwd / root).rglob("*")):
             if path.is_file():
                 files[str(path.relative_to(cwd))] = path.read_bytes()
     return files
 
 
-def train(cwd: Path) -> subprocess.CompletedProcess:
-    result = run_stage("distill", "--task", "rte", "--method", "lgtm", cwd=cwd)
+def train(cwd: Path, method: str = "lgtm") -> subprocess.CompletedProcess:
+    result = run_stage("distill", "--task", "rte", "--method", method, cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
-def kill_after_first_checkpoint(cwd: Path) -> int:
-    """Start the LGTM run, SIGKILL it once a checkpoint exists, return that checkpoint's step."""
-    process = subprocess.Popen([sys.executable, "-m", "stages", "distill", "--task", "rte", "--method", "lgtm"], cwd=cwd,
+def kill_after_first_checkpoint(cwd: Path, method: str = "lgtm") -> int:
+    """Start the run, SIGKILL it once a checkpoint exists, return that checkpoint's step."""
+    process = subprocess.Popen([sys.executable, "-m", "stages", "distill", "--task", "rte", "--method", method], cwd=cwd,
                                env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    progress = cwd / "checkpoints/rte/lgtm/latest/progress.json"
+    progress = cwd / f"checkpoints/rte/{method}/latest/progress.json"
     deadline = time.monotonic() + 120
     while not progress.exists():
         assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
@@ -105,6 +105,21 @@ def test_killed_run_resumes_and_ends_bit_for_bit_like_an_uninterrupted_one(prepa
     assert f"resuming from the checkpoint of step {step}" in resumed.stderr
     assert run_files(killed) == uninterrupted
     assert not list((killed / "runs/rte").glob(".lgtm.tmp-*"))  # the killed run's leftovers are gone
+
+
+def test_a_kd_checkpoint_leaves_out_the_frozen_teacher_and_resumes_bit_for_bit(prepared, tmp_path):
+    """The frozen teacher is reloaded from its own run: a checkpoint holds the student alone."""
+    with_teacher = copy_of(prepared, tmp_path, "with-teacher")
+    result = run_stage("finetune-teacher", "--task", "rte", cwd=with_teacher)
+    assert result.returncode == 0, result.stderr[-3000:]
+    uninterrupted = copy_of(with_teacher, tmp_path, "kd-uninterrupted")
+    train(uninterrupted, "kd")
+    step = kill_after_first_checkpoint(with_teacher, "kd")
+    state = with_teacher / "checkpoints/rte/kd/latest/state"
+    assert sorted(p.name for p in state.glob("model*")) == ["model.safetensors"]
+    resumed = train(with_teacher, "kd")
+    assert f"resuming from the checkpoint of step {step}" in resumed.stderr
+    assert run_files(with_teacher, "kd") == run_files(uninterrupted, "kd")
 
 
 def test_same_params_and_seed_give_identical_runs(prepared, uninterrupted, tmp_path):

@@ -68,7 +68,7 @@ def distill_student(ctx: StepContext, batch: dict) -> float:
     inputs = model_inputs(batch)
     ctx.teacher.eval()
     ctx.student.train()
-    with torch.no_grad():
+    with torch.no_grad(), ctx.accelerator.autocast():
         teacher_logits = ctx.teacher(**inputs).logits
     loss = student_loss(
         ctx.student(**inputs).logits, teacher_logits, batch["labels"],
