@@ -143,7 +143,7 @@ def first_forward(
     return FirstForward(view, leaves, teacher_logits, student_logits, loss_t)
 
 
-def lgtm_teacher_gradient(
+def teacher_gradient(
     teacher,
     student,
     student_optimizer,
@@ -161,10 +161,12 @@ def lgtm_teacher_gradient(
     first: FirstForward | None = None,
     keep_student_graph: bool = False,
 ) -> list[torch.Tensor]:
-    """g = g_t − η · h, one tensor per teacher parameter (steps 1 to 5).
+    """g = g_t − η · h (steps 1 to 5), one tensor per parameter in `teacher.parameters()` order.
 
-    `first` is step 1's forward pass when the caller made it; `keep_student_graph` keeps its
-    student graph for the caller to back-propagate the student's step 6 through.
+    Leaves both models' parameters (and .grad), train/eval modes and the optimizer's state
+    exactly as they were. For the training step: `reduce_mean` averages across processes,
+    `first` is step 1's forward pass when the caller made it, and `keep_student_graph` keeps
+    its student graph for the caller to back-propagate the student's step 6 through.
     """
     if mode not in MODES or influence not in INFLUENCES:
         raise ValueError(f"mode must be one of {MODES} and influence one of {INFLUENCES}")
@@ -203,32 +205,6 @@ def lgtm_teacher_gradient(
     return reduce_mean(g)
 
 
-def teacher_gradient(
-    teacher,
-    student,
-    student_optimizer,
-    batch: dict,
-    held_batch: dict,
-    *,
-    alpha_kd: float,
-    alpha_kd_t: float,
-    temperature: float,
-    eta: float,
-    radius: float = 0.01,
-    mode: str = "fast",
-    influence: str = "finite_difference",
-) -> list[torch.Tensor]:
-    """g = g_t − η · h, one tensor per parameter in `teacher.parameters()` order.
-
-    Leaves both models' parameters (and .grad), train/eval modes and the optimizer's state
-    exactly as they were.
-    """
-    return lgtm_teacher_gradient(
-        teacher, student, student_optimizer, batch, held_batch, alpha_kd=alpha_kd, alpha_kd_t=alpha_kd_t,
-        temperature=temperature, eta=eta, radius=radius, mode=mode, influence=influence,
-    )
-
-
 class Lgtm(Method):
     name = "lgtm"
     trains_teacher = True
@@ -250,7 +226,7 @@ class Lgtm(Method):
         first = first_forward(teacher, student, batch, held_batch, alpha_kd_t=s.t_alpha_kd, temperature=s.temperature,
                               union_rows=union_rows)
         fast = s.lgtm_mode == "fast"
-        gradient = lgtm_teacher_gradient(
+        gradient = teacher_gradient(
             teacher, student, ctx.student_optimizer, batch, held_batch,
             alpha_kd=s.alpha_kd, alpha_kd_t=s.t_alpha_kd, temperature=s.temperature,
             eta=ctx.teacher_scheduler.get_last_lr()[0], radius=s.radius, mode=s.lgtm_mode, influence=s.lgtm_influence,
