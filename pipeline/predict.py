@@ -17,22 +17,36 @@ from pipeline.tokenize import read_split_table, tokenize_split
 
 
 @torch.no_grad()
-def logits_of(model, tokenizer, dataset, batch_size: int) -> np.ndarray:
+def predict_logits(model, data_loader, accelerator) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, labels) of a whole split, gathered from every process in the loader's order."""
+    was_training = model.training
     model.eval()
-    batches = loader(dataset, tokenizer, batch_size, shuffle=False)
-    return np.concatenate([model(**model_inputs(batch)).logits.float().numpy() for batch in batches])
+    all_logits, all_labels = [], []
+    for batch in data_loader:
+        logits = model(**model_inputs(batch)).logits
+        logits, labels = accelerator.gather_for_metrics((logits, batch["labels"]))
+        all_logits.append(logits.float().cpu().numpy())
+        all_labels.append(labels.cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(all_logits), np.concatenate(all_labels)
 
 
 def predict_test_files(model, tokenizer, glue_data: Path, task: Task, *, max_seq_length: int, batch_size: int) -> dict[str, list[str]]:
     """{server file name: rows} for the test splits a model of `task` predicts (MNLI: also AX).
 
     The test files are tokenized here with the checkpoint's own tokenizer, so that any
-    checkpoint can be predicted, not only the pipeline's.
+    checkpoint can be predicted, not only the pipeline's. Accelerate puts the model where the
+    machine (or `accelerate launch`) says, as in training.
     """
+    from accelerate import Accelerator
+
+    accelerator = Accelerator()
+    model = accelerator.prepare_model(model, evaluation_mode=True)
     outputs = {}
     for target, split, key in test_targets(task):
         table = read_split_table(split_path(glue_data / target.name, split.name))
         encoded = tokenize_split(table, tokenizer, target, max_seq_length)
-        logits = logits_of(model, tokenizer, encoded, batch_size)
-        outputs[key] = SplitOutput(logits, np.asarray(encoded["labels"]), np.asarray(table["idx"]))
+        data_loader = accelerator.prepare(loader(encoded, tokenizer, batch_size, shuffle=False))
+        logits, labels = predict_logits(model, data_loader, accelerator)
+        outputs[key] = SplitOutput(logits, labels, np.asarray(table["idx"]))
     return server_files(task, outputs)

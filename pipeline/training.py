@@ -27,9 +27,10 @@ import torch
 from pipeline.atomic import atomic_path
 from pipeline.batches import BatchStream, loader
 from pipeline.checkpoints import Checkpoints, Progress
-from pipeline.distill.base import DistillSettings, Method, StepContext, model_inputs
+from pipeline.distill.base import DistillSettings, Method, StepContext
 from pipeline.errors import TrainingDiverged
 from pipeline.metrics import compute_metrics, predictions_from_logits
+from pipeline.predict import predict_logits
 from pipeline.tasks import Task
 
 log = logging.getLogger("train")
@@ -88,21 +89,6 @@ def make_optimizer(model, settings: OptimizerSettings, total_steps: int):
     return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
 
 
-@torch.no_grad()
-def predict_logits(model, data_loader, accelerator) -> tuple[np.ndarray, np.ndarray]:
-    """(logits, labels) of a whole split, gathered from every process in the loader's order."""
-    was_training = model.training
-    model.eval()
-    all_logits, all_labels = [], []
-    for batch in data_loader:
-        logits = model(**model_inputs(batch)).logits
-        logits, labels = accelerator.gather_for_metrics((logits, batch["labels"]))
-        all_logits.append(logits.float().cpu().numpy())
-        all_labels.append(labels.cpu().numpy())
-    model.train(was_training)
-    return np.concatenate(all_logits), np.concatenate(all_labels)
-
-
 def evaluate(model, data_loader, task: Task, accelerator) -> dict[str, float]:
     logits, labels = predict_logits(model, data_loader, accelerator)
     return compute_metrics(task, predictions_from_logits(task, logits), labels)
@@ -131,18 +117,23 @@ def best_model_outputs(model, model_dir: Path, output_sets: dict, tokenizer, bat
     return outputs
 
 
-def _evaluate_and_record(model, role: str, data_loader, task: Task, accelerator, live, summary: dict, step: int) -> bool:
-    """Score `model` on the selection split, log it, and record it in `summary` under
-    `{role}best` if it is the best so far; True when it is."""
+# The summary's keys for the best score and step of each model.
+_BEST_KEYS = {"student": ("best", "best_step"), "teacher": ("teacher_best", "teacher_best_step")}
+
+
+def _evaluate_and_record(model, who: str, data_loader, task: Task, accelerator, live, summary: dict, step: int) -> bool:
+    """Score `model` ("student" or "teacher") on the selection split, log it, and record it
+    in `summary` if it is the best so far; True when it is."""
     scores = evaluate(model, data_loader, task, accelerator)
     for name, value in scores.items():
-        live.log_metric(f"eval/{role.rstrip('_') or 'student'}/{name}", value)
-    if role == "":
+        live.log_metric(f"eval/{who}/{name}", value)
+    if who == "student":
         summary["last"] = scores
-    best = summary[f"{role}best"]
+    best_key, step_key = _BEST_KEYS[who]
+    best = summary[best_key]
     if best is not None and scores[task.selection_metric] <= best[task.selection_metric]:
         return False
-    summary.update({f"{role}best": scores, f"{role}best_step": step})
+    summary.update({best_key: scores, step_key: step})
     return True
 
 
@@ -259,11 +250,11 @@ def train(
             bar.set_postfix({k: f"{v:.4f}" for k, v in losses.items()}, refresh=False)
             bar.update()
             if step % loop.eval_steps == 0 or step == total_steps:
-                if _evaluate_and_record(student, "", selection_loader, task, accelerator, live, summary, step) \
+                if _evaluate_and_record(student, "student", selection_loader, task, accelerator, live, summary, step) \
                         and accelerator.is_main_process:
                     save_model(student, tokenizer, dirs.model, accelerator)
                 if method.trains_teacher:
-                    _evaluate_and_record(teacher, "teacher_", selection_loader, task, accelerator, live, summary, step)
+                    _evaluate_and_record(teacher, "teacher", selection_loader, task, accelerator, live, summary, step)
                 bar.write(f"step {step}/{total_steps}: student {metric} {summary['last'][metric]:.4f} "
                           f"(best {summary['best'][metric]:.4f})")
             if loop.checkpoint_steps and step % loop.checkpoint_steps == 0 and step < total_steps:
