@@ -30,6 +30,26 @@ def remove_stale_temporaries(path: Path) -> None:
         _remove(stale)
 
 
+def previous_version(path: Path) -> Path:
+    """Where `replace` keeps the directory it is replacing until the new one is in place."""
+    return path.parent / f".{path.name}{_TMP_MARK}old"
+
+
+def replace(source: Path, path: Path) -> None:
+    """Rename `source` to `path`. A directory already at `path` is replaced whole, never merged:
+    that takes two renames, so it is moved aside to `previous_version(path)` first, and a kill
+    in between leaves it there."""
+    if source.is_dir() and path.exists():
+        old = previous_version(path)
+        if old.exists():
+            _remove(old)
+        os.replace(path, old)
+        os.replace(source, path)
+        _remove(old)
+    else:
+        os.replace(source, path)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of `path` to write a file or directory into.
@@ -43,14 +63,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = path.parent / f".{path.name}{_TMP_MARK}{os.getpid()}"
     try:
         yield tmp
-        if tmp.is_dir() and path.exists():
-            # Directories cannot be replaced in one rename: move the old one aside first.
-            old = path.parent / f".{path.name}{_TMP_MARK}old-{os.getpid()}"
-            os.replace(path, old)
-            os.replace(tmp, path)
-            _remove(old)
-        else:
-            os.replace(tmp, path)
+        replace(tmp, path)
     finally:
         if tmp.exists():
             _remove(tmp)

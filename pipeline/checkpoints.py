@@ -27,6 +27,8 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.atomic import previous_version, replace
+
 log = logging.getLogger("checkpoints")
 _CHUNK = 1 << 20
 
@@ -53,17 +55,6 @@ def fingerprint(settings: dict, inputs: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _replace_dir(source: Path, target: Path) -> None:
-    """Put `source` at `target`; a kill in between leaves `target` or `.target.old` behind."""
-    old = target.with_name(f".{target.name}.old")
-    if target.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-    os.replace(source, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _copy_dir(source: Path, target: Path) -> None:
     if target.exists():
         shutil.rmtree(target)
@@ -79,10 +70,13 @@ class Checkpoints:
         self.latest = self.directory / "latest"
 
     def _recover(self) -> None:
-        """A kill between the two renames of `_replace_dir` leaves only `.latest.old`."""
-        old = self.latest.with_name(".latest.old")
-        if not self.latest.exists() and old.exists():
-            os.replace(old, self.latest)
+        """A kill between the two renames of `replace` leaves the last checkpoint aside."""
+        old = previous_version(self.latest)
+        if old.exists():
+            if self.latest.exists():
+                shutil.rmtree(old)
+            else:
+                os.replace(old, self.latest)
 
     def find(self) -> Progress | None:
         """The last checkpoint's progress if it belongs to this run's inputs; else none (and
@@ -124,7 +118,7 @@ class Checkpoints:
             _copy_dir(model_dir, tmp / "best")
             _copy_dir(live_dir, tmp / "live")
             (tmp / "progress.json").write_text(json.dumps(asdict(progress), indent=2) + "\n")
-            _replace_dir(tmp, self.latest)
+            replace(tmp, self.latest)
         self.accelerator.wait_for_everyone()
 
     def clear(self) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipeline.atomic import atomic_path, write_json
@@ -40,3 +42,26 @@ def test_directory_is_replaced_whole_and_stale_temporaries_are_removed(tmp_path)
 def test_write_json(tmp_path):
     write_json(tmp_path / "a" / "b.json", {"x": 1})
     assert (tmp_path / "a" / "b.json").read_text() == '{\n  "x": 1\n}\n'
+
+
+@pytest.mark.parametrize("new_one_in_place", [False, True])
+def test_a_checkpoint_replacement_killed_half_way_is_recovered(tmp_path, new_one_in_place):
+    """Killed between `replace`'s two renames (or before removing the old one): the run finds
+    the newest complete checkpoint, and nothing is left aside."""
+    from accelerate import Accelerator
+
+    from pipeline.atomic import previous_version
+    from pipeline.checkpoints import Checkpoints
+
+    def write_checkpoint(directory, step):
+        directory.mkdir()
+        (directory / "progress.json").write_text(json.dumps({
+            "step": step, "train_position": [0, step], "held_position": None, "summary": {}, "fingerprint": "inputs"}))
+
+    checkpoints = Checkpoints(tmp_path, "inputs", Accelerator(cpu=True))
+    aside = previous_version(checkpoints.latest)
+    write_checkpoint(aside, 4)
+    if new_one_in_place:
+        write_checkpoint(checkpoints.latest, 8)
+    assert checkpoints.find().step == (8 if new_one_in_place else 4)
+    assert not aside.exists()
