@@ -3,8 +3,8 @@
 LGTM and ProKT start the teacher from a *pre-trained* checkpoint with a zero classification
 head. A randomly initialised encoder gives nearly the same [CLS] vector for every input, so a
 zero head gets no gradient into it and training stalls; a short MLM pre-training makes the
-tiny models start the way BERT checkpoints do, and the demo can then use the paper's
-settings (alpha_kd 1, init_classifier_to_zero) unchanged.
+tiny models start the way BERT checkpoints do, so that the demo keeps the paper's
+init_classifier_to_zero.
 """
 
 from __future__ import annotations

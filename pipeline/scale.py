@@ -9,6 +9,7 @@ memory-mapped Arrow files rather than holding the split as Python objects.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,15 +24,18 @@ STAGES = ("download", "pretrained", "tokenize")
 
 def _run_stage(args: list[str], cwd: Path) -> dict:
     """Wall time and peak RSS of one stage process."""
-    started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "stages", *args], cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    error = process.stderr.read()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{error[-2000:]}")
+    # The log goes to a file, not a pipe: a pipe nobody reads until the process ends would
+    # block the process once its log outgrew the pipe's buffer.
+    with tempfile.TemporaryFile("w+") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "stages", *args], cwd=cwd, stdout=subprocess.DEVNULL,
+                                   stderr=log)
+        # wait4, not wait: it also returns the child's resource usage, whose peak RSS we want.
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.seek(0)
+            raise RuntimeError(f"{' '.join(args)} failed:\n{log.read()[-2000:]}")
     return {"s": round(seconds, 1), "peak_mb": round(usage.ru_maxrss / 1024, 1)}  # kilobytes on Linux
 
 
@@ -54,8 +58,6 @@ print(json.dumps({{"rows": len(split), "batches": i + 1, "s": round(time.perf_co
                   "rss_before_mb": before, "rss_after_mb": status()}}))
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True)
-    import json
-
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -42,6 +42,8 @@ def main(
         raise InputError(f"--methods: unknown {', '.join(unknown) or '(none given)'}; expected some of: {', '.join(METHODS)}")
     if device not in ("cpu", "cuda"):
         raise InputError(f"--device: expected cpu or cuda, got {device!r}")
+    if precision not in ("no", "bf16", "fp16"):
+        raise InputError(f"--precision: expected no, bf16 or fp16, got {precision!r}")
     shape = Shape(teacher_layers, student_layers, hidden, heads, intermediate, vocab, batch_size, seq_len)
     typer.echo(dumps(run(shape, methods=chosen, precision=precision, device=device, threads=threads,
                          warmup=warmup, repeats=repeats, memory=memory)))

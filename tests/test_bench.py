@@ -46,3 +46,9 @@ def test_scale_benchmark_runs_the_data_stages_at_the_real_size(tmp_path):
     for stage in ("download", "pretrained", "tokenize"):
         assert record[stage]["s"] > 0 and record[stage]["peak_mb"] > 10
     assert record["train_loader"]["rows"] == 2490 and record["train_loader"]["batches"] == 20
+
+
+def test_bench_refuses_an_unknown_precision(tmp_path):
+    result = run_stage("bench", *TINY, "--precision", "fp8", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "error: --precision: expected no, bf16 or fp16, got 'fp8'"

@@ -52,7 +52,7 @@ def test_complete_zip_with_predicted_and_filled_files(glue_data, tmp_path):
     [
         (f"{HEADER}\n0\tentailment\n1\tentailment\n", r"RTE.tsv: 2 rows, the test set has 3"),
         (f"{HEADER}\n0\tentailment\n1\tpositive\n2\tentailment\n", r"RTE.tsv:3: label 'positive' not in \['entailment', 'not_entailment'\]"),
-        (f"id\tlabel\n0\tentailment\n1\tentailment\n2\tentailment\n", r"RTE.tsv: header must be 'index\\tprediction'"),
+        ("id\tlabel\n0\tentailment\n1\tentailment\n2\tentailment\n", r"RTE.tsv: header must be 'index\\tprediction'"),
         (f"{HEADER}\n0\tentailment\n2\tentailment\n1\tentailment\n", r"RTE.tsv:3: expected index 1"),
     ],
 )
