@@ -9,6 +9,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# Masked-LM steps of the tiny models in tests that run stages: they check what the stages do,
+# not how well the models learn (test_models checks that pre-training learns).
+QUICK_PRETRAINING_STEPS = 8
 
 
 @pytest.fixture
@@ -17,12 +20,20 @@ def demo_params() -> dict:
     return copy.deepcopy(yaml.safe_load((REPO / "params.yaml").read_text()))
 
 
+def stage_test_params() -> dict:
+    """The committed params.yaml, with the quick pre-training that tests running stages use."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["model"]["tiny_pretraining"]["steps"] = QUICK_PRETRAINING_STEPS
+    return params
+
+
 @pytest.fixture
-def small_params(demo_params, tmp_path) -> Path:
+def small_params(tmp_path) -> Path:
     """A params file for running stages fast in a scratch directory."""
-    demo_params["data"]["synthetic"].update(train_rows=300, dev_rows=60, test_rows=40)
+    params = stage_test_params()
+    params["data"]["synthetic"].update(train_rows=300, dev_rows=60, test_rows=40)
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(demo_params))
+    path.write_text(yaml.safe_dump(params))
     return path
 
 

@@ -35,11 +35,11 @@ def test_bench_refuses_an_unknown_method(tmp_path):
 
 def test_scale_benchmark_runs_the_data_stages_at_the_real_size(tmp_path):
     """RTE, whose real training split is small (2,490 rows): the command MNLI's figures come from."""
-    import shutil
+    import yaml
 
-    from conftest import REPO
+    from conftest import stage_test_params
 
-    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(stage_test_params()))
     result = run_stage("scale", "--task", "rte", "--loader-batches", "20", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     record = json.loads(result.stdout.strip().splitlines()[-1])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import QUICK_PRETRAINING_STEPS, REPO
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -62,6 +62,7 @@ def repo(tmp_path_factory) -> Path:
     preset.update(tasks=["rte"], methods=["kd", "lgtm"])
     preset["data"]["synthetic"].update(train_rows=100, dev_rows=20, test_rows=20)
     preset["train"].update(epochs=1, eval_steps=5, batch_size=16)
+    preset["model"]["tiny_pretraining"]["steps"] = QUICK_PRETRAINING_STEPS
     (root / "conf/preset/demo.yaml").write_text("# @package _global_\n" + yaml.safe_dump(preset, sort_keys=False))
     # params.yaml is the composition of conf/ (defaults: the preset, nothing of its own).
     (root / "params.yaml").write_text(yaml.safe_dump(preset, sort_keys=False))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, run_stage
+from conftest import REPO, run_stage, stage_test_params
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +28,10 @@ def set_params(cwd: Path, edit) -> None:
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory, demo_params_module) -> Path:
+def prepared(tmp_path_factory) -> Path:
     """RTE downloaded, its models built and tokenized; LGTM checkpoints every 4 of 72 steps."""
     cwd = tmp_path_factory.mktemp("prepared")
-    params = demo_params_module
+    params = stage_test_params()
     params.update(tasks=["rte"])
     params["data"]["synthetic"].update(train_rows=192, dev_rows=40, test_rows=20)
     params["train"].update(epochs=6, batch_size=16, eval_steps=5, checkpoint_steps=4)
@@ -40,11 +40,6 @@ def prepared(tmp_path_factory, demo_params_module) -> Path:
         result = run_stage(stage, "--task", "rte", cwd=cwd)
         assert result.returncode == 0, result.stderr[-2000:]
     return cwd
-
-
-@pytest.fixture(scope="module")
-def demo_params_module() -> dict:
-    return yaml.safe_load((REPO / "params.yaml").read_text())
 
 
 def copy_of(prepared: Path, tmp_path: Path, name: str) -> Path:

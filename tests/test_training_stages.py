@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import yaml
 
-from conftest import REPO, run_stage
+from conftest import run_stage, stage_test_params
 
 pytestmark = pytest.mark.slow
 
@@ -17,10 +17,10 @@ FAST_TRAINING = {"epochs": 1, "eval_steps": 4, "batch_size": 16}
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, demo_params_module):
+def workdir(tmp_path_factory):
     """RTE and MNLI downloaded, tokenized and ready to train; every other task downloaded."""
     cwd = tmp_path_factory.mktemp("stages")
-    params = demo_params_module
+    params = stage_test_params()
     params["tasks"] = ["rte", "mnli"]
     params["data"]["synthetic"].update(train_rows=120, dev_rows=30, test_rows=20)
     params["train"].update(FAST_TRAINING)
@@ -32,11 +32,6 @@ def workdir(tmp_path_factory, demo_params_module):
             result = run_stage(stage, "--task", task, cwd=cwd)
             assert result.returncode == 0, result.stderr
     return cwd
-
-
-@pytest.fixture(scope="module")
-def demo_params_module():
-    return yaml.safe_load((REPO / "params.yaml").read_text())
 
 
 def trained(cwd, task, method):
