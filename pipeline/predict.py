@@ -5,30 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from pipeline.batches import loader
 from pipeline.data.normalized import split_path
-from pipeline.distill.base import model_inputs
 from pipeline.evaluation import server_files
-from pipeline.outputs import SplitOutput
+from pipeline.outputs import SplitOutput, predict_logits
 from pipeline.tasks import Task, test_targets
 from pipeline.tokenize import read_split_table, tokenize_split
-
-
-@torch.no_grad()
-def predict_logits(model, data_loader, accelerator) -> tuple[np.ndarray, np.ndarray]:
-    """(logits, labels) of a whole split, gathered from every process in the loader's order."""
-    was_training = model.training
-    model.eval()
-    all_logits, all_labels = [], []
-    for batch in data_loader:
-        logits = model(**model_inputs(batch)).logits
-        logits, labels = accelerator.gather_for_metrics((logits, batch["labels"]))
-        all_logits.append(logits.float().cpu().numpy())
-        all_labels.append(labels.cpu().numpy())
-    model.train(was_training)
-    return np.concatenate(all_logits), np.concatenate(all_labels)
 
 
 def predict_test_files(model, tokenizer, glue_data: Path, task: Task, *, max_seq_length: int, batch_size: int) -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ from pipeline.checkpoints import Checkpoints, Progress
 from pipeline.distill.base import DistillSettings, Method, StepContext
 from pipeline.errors import TrainingDiverged
 from pipeline.metrics import compute_metrics, predictions_from_logits
-from pipeline.predict import predict_logits
+from pipeline.outputs import predict_logits
 from pipeline.tasks import Task
 
 log = logging.getLogger("train")
