@@ -1,3 +1,47 @@
-from stages.cli import main
+"""`python -m stages` (or `lgtm` in the venv): every stage and tool as a subcommand.
 
-main()
+DVC runs each stage's own module (`python -m stages.distill ...`), which imports only what
+that stage needs; this command line gathers them all for people.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from stages import (
+    distill,
+    download,
+    evaluate,
+    evaluate_teacher,
+    finetune_teacher,
+    pretrained,
+    submit,
+    table,
+    tokenize,
+)
+from stages.command import run
+from stages.tools import bench, predict, scale
+
+app = typer.Typer(
+    name="lgtm",
+    help="LGTM (Learning Good Teacher Matters) as DVC stages. Run from the repository root.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+# In dvc.yaml's order; the stage `evaluate-teacher` is `evaluate-teacher` here too.
+for name, module in (("download", download), ("pretrained", pretrained), ("tokenize", tokenize),
+                     ("finetune-teacher", finetune_teacher), ("distill", distill),
+                     ("evaluate-teacher", evaluate_teacher), ("evaluate", evaluate), ("submit", submit),
+                     ("table", table)):
+    app.command(name, rich_help_panel="DVC stages")(module.main)
+for name, module in (("predict", predict), ("bench", bench), ("scale", scale)):
+    app.command(name, rich_help_panel="Tools (not stages)")(module.main)
+
+
+def main() -> None:
+    run(app)
+
+
+if __name__ == "__main__":
+    main()

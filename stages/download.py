@@ -1,8 +1,8 @@
 """Stage `download@TASK`: one normalised JSON Lines file per split, and what was skipped.
 
-    python -m stages download --task rte                       # data.source from params.yaml
-    python -m stages download --task rte --glue-dir ~/glue     # a local GLUE directory
-    python -m stages download --task rte --source hub          # nyu-mll/glue on the hub
+    python -m stages.download --task rte                       # data.source from params.yaml
+    python -m stages.download --task rte --glue-dir ~/glue     # a local GLUE directory
+    python -m stages.download --task rte --source hub          # nyu-mll/glue on the hub
 
 Writes data/glue/TASK/{split}.jsonl and data/glue/TASK/report.json.
 """
@@ -15,12 +15,8 @@ from pathlib import Path
 
 import typer
 
-from pipeline.atomic import atomic_path, write_json
-from pipeline.data.normalized import split_path, write_split
-from pipeline.data.sources import task_splits
-from pipeline.params import load_params
-from pipeline.tasks import get_task
-from stages.common import PARAMS_OPTION, glue_data_dir
+from stages.command import PARAMS_OPTION, run_main
+from stages.paths import glue_data_dir
 
 log = logging.getLogger("download")
 
@@ -38,12 +34,19 @@ def main(
     params_file: Path = PARAMS_OPTION,
 ) -> None:
     """Read a GLUE task from its source into normalised split files."""
+    from pipeline.atomic import atomic_path, write_json
+    from pipeline.glue.normalized import split_path, write_split
+    from pipeline.glue.sources import task_splits
+    from pipeline.glue.tasks import get_task
+    from pipeline.settings.params import load_params
+
     params = load_params(params_file)
     glue_task = get_task(task)
     chosen = source.value if source else ("dir" if glue_dir else params.data.source)
-    directory = str(glue_dir) if glue_dir else params.data.glue_dir
     splits = task_splits(
-        glue_task, source=chosen, glue_dir=directory, data=params.data, hub_timeout_s=params.hub_timeout_s
+        glue_task, source=chosen, glue_dir=str(glue_dir) if glue_dir else params.data.glue_dir,
+        synthetic_data=params.data.synthetic, max_malformed_fraction=params.data.max_malformed_fraction,
+        hub_timeout_s=params.hub_timeout_s,
     )
     report = {"task": task, "source": chosen, "splits": {}}
     with atomic_path(glue_data_dir(task)) as out:
@@ -61,3 +64,7 @@ def main(
             report["splits"][split.name] = entry
         write_json(out / "report.json", report)
     log.info("wrote %s", glue_data_dir(task))
+
+
+if __name__ == "__main__":
+    run_main(main)

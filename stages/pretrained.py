@@ -1,6 +1,6 @@
 """Stage `pretrained@TASK`: the starting teacher and student as model directories.
 
-    python -m stages pretrained --task rte
+    python -m stages.pretrained --task rte
 
 Writes models/TASK/pretrained/{teacher,student}/ (config, weights, tokenizer, label names).
 For `tiny` models the tokenizer is trained on data/glue/TASK/train.jsonl, and both models are
@@ -14,18 +14,20 @@ from pathlib import Path
 
 import typer
 
-from pipeline.atomic import atomic_path
-from pipeline.data.normalized import read_split, split_path
-from pipeline.params import load_params
-from pipeline.pretrained import pretrained_pair
-from pipeline.tasks import get_task
-from stages.common import PARAMS_OPTION, glue_data_dir, pretrained_dir
+from stages.command import PARAMS_OPTION, run_main
+from stages.paths import glue_data_dir, pretrained_dir
 
 log = logging.getLogger("pretrained")
 
 
 def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_file: Path = PARAMS_OPTION) -> None:
     """Build or fetch the teacher and student a task starts from."""
+    from pipeline.atomic import atomic_path
+    from pipeline.glue.normalized import read_split, split_path
+    from pipeline.glue.tasks import get_task
+    from pipeline.models.starting import starting_models
+    from pipeline.settings.params import load_params
+
     params = load_params(params_file)
     glue_task = get_task(task)
     train_file = split_path(glue_data_dir(task), "train")
@@ -34,7 +36,7 @@ def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_fi
         for example in read_split(train_file):
             yield example["text_a"], example["text_b"]
 
-    teacher, student, tokenizer = pretrained_pair(
+    teacher, student, tokenizer = starting_models(
         params.model, task=glue_task, train_examples=train_examples, max_seq_length=params.data.max_seq_length,
         seed=params.seed, timeout_s=params.hub_timeout_s,
     )
@@ -43,5 +45,10 @@ def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_fi
             model.save_pretrained(out / role)
             tokenizer.save_pretrained(out / role)
             n_params = sum(p.numel() for p in model.parameters())
-            log.info("%s %s: %s, %.2fM parameters, vocabulary %d", task, role, model.config.model_type, n_params / 1e6, len(tokenizer))
+            log.info("%s %s: %s, %.2fM parameters, vocabulary %d", task, role, model.config.model_type,
+                     n_params / 1e6, len(tokenizer))
     log.info("wrote %s", pretrained_dir(task))
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,6 +1,6 @@
 """Stage `submit@METHOD`: the benchmark-server zip of one method.
 
-    python -m stages submit --method lgtm
+    python -m stages.submit --method lgtm
 
 Writes submissions/METHOD.zip (all 11 files) and submissions/METHOD.json (which files were
 predicted and which were filled with the training majority class).
@@ -13,22 +13,28 @@ from pathlib import Path
 
 import typer
 
-from pipeline.atomic import write_json
-from pipeline.params import load_params
-from pipeline.submission import build_submission
-from stages.common import PARAMS_OPTION, glue_root, predictions_dir, submission_zip
+from stages.command import PARAMS_OPTION, run_main
+from stages.paths import GLUE_ROOT, predictions_dir, submission_zip
 
 log = logging.getLogger("submit")
 
 
-def main(method: str = typer.Option(..., help="The method whose predictions to zip."), params_file: Path = PARAMS_OPTION) -> None:
+def main(method: str = typer.Option(..., help="The method whose predictions to zip."),
+         params_file: Path = PARAMS_OPTION) -> None:
     """Build and validate the GLUE submission zip of a method."""
+    from pipeline.atomic import write_json
+    from pipeline.reporting.submission import build_submission
+    from pipeline.settings.params import load_params
+
     params = load_params(params_file)
-    prediction_dirs = [predictions_dir(method, task) for task in params.tasks]
     zip_path = submission_zip(method)
-    report = build_submission(prediction_dirs, glue_root(), zip_path)
+    report = build_submission([predictions_dir(method, task) for task in params.tasks], GLUE_ROOT, zip_path)
     write_json(zip_path.with_suffix(".json"), report)
     if report["filled_with_majority_class"]:
         log.warning("%s: not trained, filled with the training majority class: %s", zip_path,
                     ", ".join(report["filled_with_majority_class"]))
     log.info("wrote %s (%d predicted files)", zip_path, len(report["predicted"]))
+
+
+if __name__ == "__main__":
+    run_main(main)

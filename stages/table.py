@@ -1,6 +1,6 @@
 """Stage `table`: the paper's results table from the evaluate stages.
 
-    python -m stages table
+    python -m stages.table
 
 Writes reports/results.{md,csv,tex}; prints the markdown.
 """
@@ -11,14 +11,21 @@ from pathlib import Path
 
 import typer
 
-from pipeline.params import FINETUNE_TEACHER, load_params
-from pipeline.table import results_frame, write_tables
-from stages.common import PARAMS_OPTION, reports_dir
+from stages.command import PARAMS_OPTION, run_main
+from stages.paths import METRICS_DIR, REPORTS_DIR
 
 
 def main(params_file: Path = PARAMS_OPTION) -> None:
     """Regenerate the results table (teacher and each method, the paper's columns)."""
+    from pipeline.reporting.table import results_frame, write_tables
+    from pipeline.settings.methods import FINETUNE_TEACHER
+    from pipeline.settings.params import load_params
+
     params = load_params(params_file)
-    frame = results_frame(Path("metrics"), [FINETUNE_TEACHER, *params.methods])
-    paths = write_tables(frame, reports_dir())
+    frame = results_frame(METRICS_DIR, [FINETUNE_TEACHER, *params.methods])
+    paths = write_tables(frame, REPORTS_DIR)
     typer.echo(paths["md"].read_text())
+
+
+if __name__ == "__main__":
+    run_main(main)

@@ -1,6 +1,6 @@
 """Stage `tokenize@TASK`: the task's splits as token ids, with the teacher's tokenizer.
 
-    python -m stages tokenize --task rte
+    python -m stages.tokenize --task rte
 
 Reads data/glue/TASK/ (and data/glue/ax/ for MNLI, whose model predicts AX) and
 models/TASK/pretrained/teacher/; writes data/tokenized/TASK/ (a `datasets.DatasetDict` saved to
@@ -14,11 +14,8 @@ from pathlib import Path
 
 import typer
 
-from pipeline.atomic import atomic_path
-from pipeline.params import load_params
-from pipeline.tasks import get_task
-from pipeline.tokenize import tokenize_task
-from stages.common import PARAMS_OPTION, glue_root, pretrained_dir, tokenized_dir
+from stages.command import PARAMS_OPTION, run_main
+from stages.paths import GLUE_ROOT, pretrained_dir, tokenized_dir
 
 log = logging.getLogger("tokenize")
 
@@ -27,12 +24,16 @@ def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_fi
     """Tokenize a task's normalised splits (and AX's with MNLI's)."""
     import pyarrow.compute as pc
 
-    from pipeline.models import load_tokenizer
+    from pipeline.atomic import atomic_path
+    from pipeline.glue.tasks import get_task
+    from pipeline.glue.tokenized import tokenize_task
+    from pipeline.models.loading import load_tokenizer
+    from pipeline.settings.params import load_params
 
     params = load_params(params_file)
     glue_task = get_task(task)
     tokenizer = load_tokenizer(pretrained_dir(task) / "teacher")
-    dataset = tokenize_task(glue_root(), tokenizer, glue_task, params.data.max_seq_length)
+    dataset = tokenize_task(GLUE_ROOT, tokenizer, glue_task, params.data.max_seq_length)
     with atomic_path(tokenized_dir(task)) as out:
         dataset.save_to_disk(str(out))
     for name, split in dataset.items():
@@ -41,3 +42,7 @@ def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_fi
         log.info("%s %s: %d examples, mean length %.1f, truncated %d", task, name, len(split),
                  pc.mean(lengths).as_py(), pc.sum(pc.greater_equal(lengths, params.data.max_seq_length)).as_py() or 0)
     log.info("wrote %s", tokenized_dir(task))
+
+
+if __name__ == "__main__":
+    run_main(main)

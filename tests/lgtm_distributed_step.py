@@ -16,8 +16,9 @@ from transformers import get_linear_schedule_with_warmup
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_lgtm_gradient import batch, tiny_bert  # noqa: E402
 
-from pipeline.distill import METHODS  # noqa: E402
-from pipeline.distill.base import DistillSettings, StepContext  # noqa: E402
+from pipeline.distill.base import StepContext  # noqa: E402
+from pipeline.distill.steps import STEPS  # noqa: E402
+from pipeline.settings.methods import LgtmSettings  # noqa: E402
 
 BATCH, HELD = batch(1, size=8), batch(2, size=4)
 
@@ -39,9 +40,10 @@ def lgtm_step(accelerator: Accelerator, mode: str) -> dict[str, torch.Tensor]:
 
     (s_opt, s_sched), (t_opt, t_sched) = optimizer(student), optimizer(teacher)
     student, s_opt, teacher, t_opt = accelerator.prepare(student, s_opt, teacher, t_opt)
-    settings = DistillSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, radius=0.01, lgtm_mode=mode)
+    settings = LgtmSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, init_classifier_to_zero=False, radius=0.01,
+                            mode=mode, influence="finite_difference")
     ctx = StepContext(student, s_opt, s_sched, teacher, t_opt, t_sched, accelerator, settings)
-    METHODS["lgtm"]().step(ctx, share(BATCH, accelerator), share(HELD, accelerator))
+    STEPS["lgtm"]().step(ctx, share(BATCH, accelerator), share(HELD, accelerator))
     return {
         **{f"teacher.{k}": v.detach().clone() for k, v in accelerator.unwrap_model(teacher).named_parameters()},
         **{f"student.{k}": v.detach().clone() for k, v in accelerator.unwrap_model(student).named_parameters()},

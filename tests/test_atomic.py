@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 
@@ -51,12 +52,15 @@ def test_a_checkpoint_replacement_killed_half_way_is_recovered(tmp_path, new_one
     from accelerate import Accelerator
 
     from pipeline.atomic import previous_version
-    from pipeline.checkpoints import Checkpoints
+    from pipeline.reporting.summary import RunSummary
+    from pipeline.training.checkpoints import Checkpoints
 
     def write_checkpoint(directory, step):
         directory.mkdir()
+        summary = RunSummary("kd", "accuracy", None, None, None, None, 10, None, "rte", "dev", 100, 20)
         (directory / "progress.json").write_text(json.dumps({
-            "step": step, "train_position": [0, step], "held_position": None, "summary": {}, "fingerprint": "inputs"}))
+            "step": step, "train_position": [0, step], "held_position": None, "summary": asdict(summary),
+            "fingerprint": "inputs"}))
 
     checkpoints = Checkpoints(tmp_path, "inputs", Accelerator(cpu=True))
     aside = previous_version(checkpoints.latest)

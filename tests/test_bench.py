@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import run_stage
 
 pytestmark = pytest.mark.slow
@@ -36,7 +35,6 @@ def test_bench_refuses_an_unknown_method(tmp_path):
 def test_scale_benchmark_runs_the_data_stages_at_the_real_size(tmp_path):
     """RTE, whose real training split is small (2,490 rows): the command MNLI's figures come from."""
     import yaml
-
     from conftest import stage_test_params
 
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(stage_test_params()))

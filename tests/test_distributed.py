@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import torch
 from accelerate import Accelerator
-
 from conftest import REPO
 from lgtm_distributed_step import lgtm_step
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import QUICK_PRETRAINING_STEPS, REPO
+from pipeline.settings.params import compose
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -64,8 +64,8 @@ def repo(tmp_path_factory) -> Path:
     preset["train"].update(epochs=1, eval_steps=5, batch_size=16)
     preset["model"]["tiny_pretraining"]["steps"] = QUICK_PRETRAINING_STEPS
     (root / "conf/preset/demo.yaml").write_text("# @package _global_\n" + yaml.safe_dump(preset, sort_keys=False))
-    # params.yaml is the composition of conf/ (defaults: the preset, nothing of its own).
-    (root / "params.yaml").write_text(yaml.safe_dump(preset, sort_keys=False))
+    # params.yaml is the composition of conf/, as DVC writes it.
+    (root / "params.yaml").write_text(yaml.safe_dump(compose(conf_dir=root / "conf"), sort_keys=False))
     sh("git", "init", "-q", cwd=root)
     git("add", "-A", cwd=root)
     git("commit", "-qm", "init", cwd=root)

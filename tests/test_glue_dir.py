@@ -1,6 +1,6 @@
 """The `dir` reader against files in the original GLUE layouts, quirks included.
 
-The rows below are written by hand in the layouts of shared/docs/glue.md (column order,
+The rows below are written by hand in the layouts of docs/glue.md (column order,
 headers, label spellings as download_glue_data.py produced them), not by our generator, so
 a mistake shared by the generator and the reader cannot hide here.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.data.glue_dir import read_glue_file, read_glue_task
 from pipeline.errors import InputError
-from pipeline.tasks import TASKS
+from pipeline.glue.from_dir import read_glue_file, read_glue_task
+from pipeline.glue.tasks import TASKS
 
 T = "\t"
 

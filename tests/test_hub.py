@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from pipeline.data.hub import hub_examples, read_hub_task
 from pipeline.errors import InputError
-from pipeline.models import load_checkpoint
-from pipeline.params import ModelSpec
-from pipeline.tasks import TASKS
+from pipeline.glue.from_hub import hub_examples, read_hub_task
+from pipeline.glue.tasks import TASKS
+from pipeline.models.loading import load_checkpoint
+from pipeline.settings.params import ModelSpec
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_reachable_hub_reads_every_split(monkeypatch):
     """Past the reachability check, load_dataset's splits map onto our split names."""
     import datasets
 
-    monkeypatch.setattr("pipeline.data.hub.require_hub", lambda *a, **k: None)
+    monkeypatch.setattr("pipeline.glue.from_hub.require_hub", lambda *a, **k: None)
     row = {"premise": "p", "hypothesis": "h", "label": 1, "idx": 0}
     fake = {name: [row] for name in ("train", "validation_matched", "validation_mismatched", "test_matched", "test_mismatched")}
     calls = []

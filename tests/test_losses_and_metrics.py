@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from pipeline.distill.losses import soft_target_loss, student_loss, teacher_loss
-from pipeline.metrics import compute_metrics, majority_label
-from pipeline.tasks import TASKS
+from pipeline.glue.tasks import TASKS
+from pipeline.reporting.metrics import compute_metrics, majority_label
 
 A = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3]], dtype=torch.float64)
 B = torch.tensor([[0.0, 1.0, -0.5], [1.0, -2.0, 0.0]], dtype=torch.float64)
@@ -41,7 +41,7 @@ def test_kl_is_the_batch_mean_without_tau_squared(tau):
 def test_student_and_teacher_losses_mix_kl_and_cross_entropy():
     got = student_loss(B, A, Y, alpha_kd=0.3, temperature=2.0).item()
     assert got == pytest.approx(0.3 * literal_kl(A, B, 2.0) + 0.7 * literal_ce(B, Y), rel=1e-12)
-    got = teacher_loss(A, B, Y, alpha_kd_t=0.4, temperature=1.0).item()
+    got = teacher_loss(A, B, Y, t_alpha_kd=0.4, temperature=1.0).item()
     assert got == pytest.approx(0.4 * literal_kl(B, A, 1.0) + 0.6 * literal_ce(A, Y), rel=1e-12)
 
 

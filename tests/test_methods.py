@@ -1,4 +1,4 @@
-"""Each method's step updates exactly the models it should, the way lgtm.md says."""
+"""Each method's step updates exactly the models it should, the way docs/method.md says."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ import copy
 import pytest
 import torch
 from accelerate import Accelerator
+from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill import METHODS
-from pipeline.distill.base import DistillSettings, StepContext
+from pipeline.distill.base import StepContext
 from pipeline.distill.lgtm import teacher_gradient
-from test_lgtm_gradient import batch, forward, tiny_bert
+from pipeline.distill.steps import STEPS
+from pipeline.settings.methods import METHODS, LgtmSettings
 
-SETTINGS = DistillSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, radius=0.01)
+# Every method's knobs are a subset of LGTM's; each method reads its own.
+SETTINGS = LgtmSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, init_classifier_to_zero=False, radius=0.01,
+                        mode="fast", influence="finite_difference")
 
 
-def context(teacher_trains: bool, settings: DistillSettings = SETTINGS) -> StepContext:
+def context(teacher_trains: bool, settings: LgtmSettings = SETTINGS) -> StepContext:
     student, teacher = tiny_bert(1, 8, seed=2), tiny_bert(2, 16, seed=1)
 
     def optimizer(model):
@@ -39,10 +42,10 @@ def changed(before, model):
 
 @pytest.mark.parametrize(("name", "teacher_changes"), [("finetune", False), ("kd", False), ("prokt", True), ("lgtm", True)])
 def test_which_models_each_method_updates(name, teacher_changes):
-    method = METHODS[name]()
-    ctx = context(method.trains_teacher)
+    info = METHODS[name]
+    ctx = context(info.trains_teacher)
     teacher_before, student_before = params(ctx.teacher), params(ctx.student)
-    losses = method.step(ctx, batch(1), batch(2) if method.uses_held_out else None)
+    losses = STEPS[name]().step(ctx, batch(1), batch(2) if info.uses_held_out else None)
     assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
     assert changed(student_before, ctx.student)
     assert changed(teacher_before, ctx.teacher) == teacher_changes
@@ -61,7 +64,7 @@ def test_kd_student_step_is_one_adamw_step_on_the_kd_loss_from_an_eval_mode_teac
     kl = (log_p.exp() * (log_p - torch.log_softmax(s / 1.5, -1))).sum(-1).mean()
     (0.8 * kl + 0.2 * torch.nn.functional.cross_entropy(s, b["labels"])).backward()
     reference_optimizer.step()
-    METHODS["kd"]().step(ctx, b, None)
+    STEPS["kd"]().step(ctx, b, None)
     for got, expected in zip(ctx.student.parameters(), reference_student.parameters()):
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
 
@@ -72,12 +75,13 @@ def test_lgtm_teacher_step_applies_teacher_gradient_with_the_current_learning_ra
     b, held = batch(1), batch(2)
     eta = ctx.teacher_scheduler.get_last_lr()[0]
     gradient = teacher_gradient(ctx.teacher, ctx.student, ctx.student_optimizer, b, held, alpha_kd=0.8,
-                                alpha_kd_t=0.4, temperature=1.5, eta=eta, radius=0.01)
+                                t_alpha_kd=0.4, temperature=1.5, eta=eta, radius=0.01, mode="fast",
+                                influence="finite_difference")
     reference_optimizer = torch.optim.AdamW(reference.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
     for p, g in zip(reference.parameters(), gradient):
         p.grad = g
     reference_optimizer.step()
-    METHODS["lgtm"]().step(ctx, b, held)
+    STEPS["lgtm"]().step(ctx, b, held)
     for got, expected in zip(ctx.teacher.parameters(), reference.parameters()):
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
 
@@ -87,9 +91,9 @@ def test_fast_lgtm_steps_are_the_authors_steps_on_dropout_free_models():
     authors' modes agree to float64 round-off when train and eval mode agree."""
     runs = {}
     for mode in ("fast", "faithful"):
-        ctx = context(True, DistillSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, radius=0.01, lgtm_mode=mode))
+        ctx = context(True, SETTINGS.model_copy(update={"mode": mode}))
         for i in range(3):
-            losses = METHODS["lgtm"]().step(ctx, batch(10 + i), batch(20 + i, size=4))
+            losses = STEPS["lgtm"]().step(ctx, batch(10 + i), batch(20 + i, size=4))
         runs[mode] = (params(ctx.teacher), params(ctx.student), losses)
     # Round-off, amplified by AdamW where a gradient entry is near zero (m / (sqrt(v) + eps)):
     # parameters are O(0.01..1), the differences below 1e-11.

@@ -7,11 +7,12 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from pipeline.errors import InputError
-from pipeline.models import keep_first_layers, load_checkpoint, train_wordpiece_tokenizer
-from pipeline.params import ModelParams, ModelSpec, TinyPretrainingParams
-from pipeline.pretrained import pretrained_pair
-from pipeline.pretraining import pretrain_masked_lm
-from pipeline.tasks import TASKS
+from pipeline.glue.tasks import TASKS
+from pipeline.models.loading import keep_first_layers, load_checkpoint
+from pipeline.models.pretraining import pretrain_masked_lm
+from pipeline.models.starting import starting_models
+from pipeline.models.tiny import train_wordpiece_tokenizer
+from pipeline.settings.params import ModelParams, ModelSpec, TinyPretrainingParams
 
 TEXTS = ["the dog found the ball in the park .", "a cat was brilliant and lovely .", "why did the pilot move the car ?"] * 20
 PAIRS = [(text, "the cat slept .") for text in TEXTS]
@@ -23,7 +24,7 @@ def tiny_pair(task="mnli", seed=0, pretraining_steps=0):
         teacher=ModelSpec(**TINY), student=ModelSpec(**{**TINY, "layers": 1}), tiny_vocab_size=200,
         tiny_pretraining=TinyPretrainingParams(steps=pretraining_steps, batch_size=8, learning_rate=5e-3),
     )
-    return pretrained_pair(models, task=TASKS[task], train_examples=lambda: iter(PAIRS), max_seq_length=32,
+    return starting_models(models, task=TASKS[task], train_examples=lambda: iter(PAIRS), max_seq_length=32,
                            seed=seed, timeout_s=1)
 
 
@@ -99,7 +100,7 @@ def test_masked_lm_pretraining_trains_the_encoder_only():
         assert unchanged == name.startswith(("classifier.", "bert.pooler.")), name
 
 
-def test_pretrained_pair_pretrains_tiny_models_reproducibly():
+def test_starting_models_pretrain_tiny_models_reproducibly():
     first, second = tiny_pair(pretraining_steps=8)[0], tiny_pair(pretraining_steps=8)[0]
     plain = tiny_pair(pretraining_steps=0)[0]
     weight = "bert.encoder.layer.0.attention.self.query.weight"

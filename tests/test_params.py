@@ -6,12 +6,12 @@ import os
 
 import pytest
 import yaml
+from conftest import REPO, run_stage
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from conftest import REPO, run_stage
 from pipeline.errors import InputError
-from pipeline.params import validate_params
+from pipeline.settings.params import validate_params
 
 
 def composed(*overrides: str) -> dict:
@@ -34,8 +34,9 @@ def test_paper_preset_has_the_authors_settings():
     assert (paper.model.teacher.name, paper.model.student.name) == ("bert-base-uncased", "google/bert_uncased_L-6_H-768_A-12")
     assert (paper.train.batch_size, paper.train.epochs, paper.data.max_seq_length) == (32, 6, 128)
     assert (paper.train.teacher_learning_rate, paper.train.adam_epsilon, paper.train.weight_decay) == (3e-5, 1e-6, 0.0)
-    assert (paper.train.temperature, paper.train.alpha_kd, paper.train.t_alpha_kd, paper.lgtm.radius) == (1.0, 1.0, 0.4, 0.01)
-    assert paper.lgtm.held_out == "dev"
+    assert (paper.lgtm.temperature, paper.lgtm.alpha_kd, paper.lgtm.t_alpha_kd, paper.lgtm.radius) == (1.0, 1.0, 0.4, 0.01)
+    assert (paper.kd.alpha_kd, paper.prokt.t_alpha_kd) == (1.0, 0.4)
+    assert paper.held_out.source == "dev"
 
 
 def test_a_single_key_overrides_on_top_of_a_preset():
@@ -57,7 +58,7 @@ def test_float_written_in_exponent_form_is_a_float(demo_params):
         (lambda p: p.update(tasks=["mnli", "imdb"]), r"tasks\.1: expected one of 'cola', 'sst2', .* \(got 'imdb'\)"),
         (lambda p: p.update(methods=["kd", "dkd"]), r"methods\.1: expected one of 'finetune', 'kd', 'prokt' or 'lgtm' \(got 'dkd'\)"),
         (lambda p: p.update(preset="fast"), r"preset: expected one of 'demo' or 'paper' \(got 'fast'\)"),
-        (lambda p: p["lgtm"].update(held_out="test"), r"lgtm\.held_out: expected one of 'dev' or 'train_slice'"),
+        (lambda p: p["held_out"].update(source="test"), r"held_out\.source: expected one of 'dev' or 'train_slice'"),
         (lambda p: p["data"].update(source="dir"), r"data: data\.glue_dir: required when data\.source is 'dir'"),
         (lambda p: p["model"]["teacher"].update(hidden=100, heads=3), r"model\.teacher: hidden \(100\) must be a multiple of heads \(3\)"),
         (lambda p: p["train"].pop("epochs"), r"train\.epochs: missing"),

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, run_stage, stage_test_params
 
 pytestmark = pytest.mark.slow
@@ -134,7 +133,7 @@ def test_a_checkpoint_of_other_params_is_not_resumed(prepared, tmp_path):
 def test_nan_loss_stops_the_stage_with_the_step(prepared, tmp_path):
     cwd = copy_of(prepared, tmp_path, "nan")
     # Logits divided by a temperature of 1e-45 overflow: the soft-label loss is NaN at once.
-    set_params(cwd, lambda p: p["train"].update(temperature=1e-45, init_classifier_to_zero=False))
+    set_params(cwd, lambda p: p["lgtm"].update(temperature=1e-45, init_classifier_to_zero=False))
     result = run_stage("distill", "--task", "rte", "--method", "lgtm", cwd=cwd)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == \
@@ -144,12 +143,12 @@ def test_nan_loss_stops_the_stage_with_the_step(prepared, tmp_path):
 
 def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
     """In process, with a method whose student turns NaN at its sixth step."""
-    from pipeline.distill import METHODS
     from pipeline.distill.finetune import Finetune
+    from pipeline.distill.steps import STEPS
     from pipeline.errors import TrainingDiverged
-    from pipeline.params import load_params
-    from pipeline.runs import RunPaths, train_run
-    from pipeline.tasks import get_task
+    from pipeline.glue.tasks import get_task
+    from pipeline.settings.params import load_params
+    from pipeline.training.run import RunPaths, train_run
 
     class BreaksAtStepSix(Finetune):
         steps = 0
@@ -161,12 +160,12 @@ def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
                     parameter.data.fill_(math.nan)
             return super().step(ctx, batch, held_batch)
 
-    monkeypatch.setitem(METHODS, "breaks", BreaksAtStepSix)
+    monkeypatch.setitem(STEPS, "finetune", BreaksAtStepSix)
     monkeypatch.chdir(prepared)
     paths = RunPaths(Path("data/tokenized/rte"), Path("models/rte/pretrained"), Path("runs/rte/finetune-teacher/model"),
                      Path("runs/rte/breaks"), Path("live/rte/breaks"), Path("checkpoints/rte/breaks"))
     with pytest.raises(TrainingDiverged, match=r"student_loss is nan at step 6; the checkpoint of step 4 is kept in "
                                                r"checkpoints/rte/breaks/latest"):
-        train_run(load_params("params.yaml"), get_task("rte"), "breaks", paths)
+        train_run(load_params("params.yaml"), get_task("rte"), "finetune", paths)
     assert yaml.safe_load((prepared / "checkpoints/rte/breaks/latest/progress.json").read_text())["step"] == 4
     assert not (prepared / "runs/rte/breaks").exists()

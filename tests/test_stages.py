@@ -6,7 +6,6 @@ import json
 
 import datasets
 import pytest
-
 from conftest import run_stage
 
 pytestmark = pytest.mark.slow

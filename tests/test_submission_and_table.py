@@ -8,11 +8,11 @@ import zipfile
 
 import pytest
 
-from pipeline.data.normalized import write_split
 from pipeline.errors import InputError
-from pipeline.submission import HEADER, SUBMISSION_FILES, build_submission
-from pipeline.table import results_frame, write_tables
-from pipeline.tasks import TASKS
+from pipeline.glue.normalized import write_split
+from pipeline.glue.tasks import TASKS
+from pipeline.reporting.submission import HEADER, SUBMISSION_FILES, build_submission
+from pipeline.reporting.table import results_frame, write_tables
 
 
 @pytest.fixture

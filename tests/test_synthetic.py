@@ -10,9 +10,9 @@ from scipy.stats import pearsonr
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from pipeline.data import synthetic
-from pipeline.data.glue_dir import read_glue_task
-from pipeline.tasks import TASKS
+from pipeline.glue import synthetic
+from pipeline.glue.from_dir import read_glue_task
+from pipeline.glue.tasks import TASKS
 
 SMALL = {"real_sizes": False, "train_rows": 1500, "dev_rows": 300, "test_rows": 50}
 

@@ -8,7 +8,6 @@ import zipfile
 
 import pytest
 import yaml
-
 from conftest import run_stage, stage_test_params
 
 pytestmark = pytest.mark.slow

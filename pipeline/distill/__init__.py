@@ -1,9 +1,3 @@
-"""The training methods, by name: each a step function for the one training loop."""
-
-from pipeline.distill.base import Method
-from pipeline.distill.finetune import Finetune
-from pipeline.distill.kd import Kd
-from pipeline.distill.lgtm import Lgtm
-from pipeline.distill.prokt import Prokt
-
-METHODS: dict[str, type[Method]] = {m.name: m for m in (Finetune, Kd, Prokt, Lgtm)}
+"""The training methods' step functions, one module each, for the one training loop
+(pipeline/training/loop.py); `steps.py` maps method names to them. What each method is called,
+reads from params.yaml and trains is in pipeline/settings/methods.py."""

@@ -1,7 +1,7 @@
 """The interface every training method implements, and the student step they share.
 
-A method is a step function over one batch: the training loop (pipeline/training.py) is the
-same for all of them. `METHODS` in pipeline/distill/__init__.py maps names to classes.
+A method is a step function over one batch: the training loop (pipeline/training/loop.py) is
+the same for all of them. pipeline/distill/steps.py maps names to step classes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from typing import Any, ClassVar
 import torch
 
 from pipeline.distill.losses import student_loss
+from pipeline.optim import minimize
+from pipeline.settings.methods import MethodInfo
+from pipeline.settings.section import Section
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -21,19 +24,10 @@ def model_inputs(batch: dict) -> dict:
     return {key: value for key, value in batch.items() if key in MODEL_INPUTS}
 
 
-@dataclass(frozen=True)
-class DistillSettings:
-    alpha_kd: float
-    t_alpha_kd: float
-    temperature: float
-    radius: float
-    lgtm_mode: str = "fast"
-    lgtm_influence: str = "finite_difference"
-
-
 @dataclass
 class StepContext:
-    """What a step may touch. `teacher` is None for methods without one."""
+    """What a step may touch. `teacher` is None for methods without one, its optimizer and
+    schedule None for methods that do not train it; `settings` is the method's own section."""
 
     student: torch.nn.Module
     student_optimizer: torch.optim.Optimizer
@@ -42,37 +36,25 @@ class StepContext:
     teacher_optimizer: torch.optim.Optimizer | None
     teacher_scheduler: Any
     accelerator: Any
-    settings: DistillSettings
+    settings: Section
 
 
 class Method:
-    name: ClassVar[str]
-    uses_teacher: ClassVar[bool] = True
-    trains_teacher: ClassVar[bool] = False
-    uses_held_out: ClassVar[bool] = False
+    info: ClassVar[MethodInfo]  # its entry in pipeline/settings/methods.py
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         """One training step; returns the losses to log."""
         raise NotImplementedError
 
 
-def optimizer_step(loss: torch.Tensor, accelerator, optimizer, scheduler) -> None:
-    accelerator.backward(loss)
-    optimizer.step()
-    scheduler.step()
-    optimizer.zero_grad(set_to_none=True)
-
-
-def distill_student(ctx: StepContext, batch: dict) -> float:
+def distill_student(ctx: StepContext, batch: dict, *, alpha_kd: float, temperature: float) -> float:
     """Step 6 of every distillation method: KD from the (current) teacher, in eval mode."""
     inputs = model_inputs(batch)
     ctx.teacher.eval()
     ctx.student.train()
     with torch.no_grad(), ctx.accelerator.autocast():
         teacher_logits = ctx.teacher(**inputs).logits
-    loss = student_loss(
-        ctx.student(**inputs).logits, teacher_logits, batch["labels"],
-        alpha_kd=ctx.settings.alpha_kd, temperature=ctx.settings.temperature,
-    )
-    optimizer_step(loss, ctx.accelerator, ctx.student_optimizer, ctx.student_scheduler)
+    loss = student_loss(ctx.student(**inputs).logits, teacher_logits, batch["labels"],
+                        alpha_kd=alpha_kd, temperature=temperature)
+    minimize(loss, ctx.accelerator, ctx.student_optimizer, ctx.student_scheduler)
     return loss.item()

@@ -3,16 +3,17 @@ the teacher itself (`finetune-teacher`, the table's teacher row and KD's frozen 
 
 from __future__ import annotations
 
-from pipeline.distill.base import Method, StepContext, model_inputs, optimizer_step
+from pipeline.distill.base import Method, StepContext, model_inputs
 from pipeline.distill.losses import task_loss
+from pipeline.optim import minimize
+from pipeline.settings.methods import METHODS
 
 
 class Finetune(Method):
-    name = "finetune"
-    uses_teacher = False
+    info = METHODS["finetune"]
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         ctx.student.train()
         loss = task_loss(ctx.student(**model_inputs(batch)).logits, batch["labels"])
-        optimizer_step(loss, ctx.accelerator, ctx.student_optimizer, ctx.student_scheduler)
+        minimize(loss, ctx.accelerator, ctx.student_optimizer, ctx.student_scheduler)
         return {"student_loss": loss.item()}

@@ -1,6 +1,6 @@
 """LGTM: the teacher learns from the distillation influence of its training samples.
 
-One training step (shared/docs/lgtm.md, "One LGTM training step"):
+One training step (docs/method.md, "One LGTM step"):
 1. forward T and S on the batch B (train mode); g_s = ∇θs L_s, g_t = ∇θt L_t;
 2. virtual student step θs' = what the student's optimizer would do with g_s;
 3. v = ∇θs' CE(S_θs'(x_H), y_H) on a held-out batch H (train mode);
@@ -49,9 +49,9 @@ from pipeline.distill.base import Method, StepContext, distill_student, model_in
 from pipeline.distill.losses import soft_target_loss, student_loss, task_loss, teacher_loss
 from pipeline.distill.student_view import StudentView
 from pipeline.distill.virtual_step import adamw_virtual_step
+from pipeline.optim import apply_gradients
+from pipeline.settings.methods import METHODS
 
-MODES = ("fast", "faithful")
-INFLUENCES = ("finite_difference", "jvp")
 Reduce = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 
 
@@ -91,7 +91,7 @@ def _grads(output: torch.Tensor, inputs: list[torch.Tensor], grad_output: torch.
 
 
 def _influence_logit_gradient(
-    student, view: StudentView, direction, batch, teacher_logits, *, alpha_kd_t, temperature, radius, influence
+    student, view: StudentView, direction, batch, teacher_logits, *, t_alpha_kd, temperature, radius, influence
 ) -> torch.Tensor:
     """δ_h: the gradient of the distillation influence with respect to the teacher's logits
     (student in eval mode, as the authors' step 4)."""
@@ -106,14 +106,14 @@ def _influence_logit_gradient(
         student_logits = student_logits.detach().requires_grad_()
         # ⟨∂soft/∂S, J_S v⟩, differentiated with respect to the teacher's logits.
         (along,) = torch.autograd.grad(soft_target_loss(student_logits, target, temperature), student_logits, create_graph=True)
-        return alpha_kd_t * _grads((along * tangent).sum(), [target])[0]
+        return t_alpha_kd * _grads((along * tangent).sum(), [target])[0]
     # One fused pass per tensor (foreach) for the norm and each perturbed student.
     step = radius / torch.linalg.vector_norm(torch.stack(torch._foreach_norm(direction))).item()
     with torch.no_grad():
         plus = view.logits(torch._foreach_add(values, direction, alpha=step), batch)
         minus = view.logits(torch._foreach_add(values, direction, alpha=-step), batch)
     difference = soft_target_loss(plus, target, temperature) - soft_target_loss(minus, target, temperature)
-    return alpha_kd_t * _grads(difference, [target])[0] / (2 * step)
+    return t_alpha_kd * _grads(difference, [target])[0] / (2 * step)
 
 
 @dataclass
@@ -129,7 +129,7 @@ class FirstForward:
 
 
 def first_forward(
-    teacher, student, batch: dict, held_batch: dict, *, alpha_kd_t: float, temperature: float,
+    teacher, student, batch: dict, held_batch: dict, *, t_alpha_kd: float, temperature: float,
     union_rows: Callable[[torch.Tensor], torch.Tensor] = _same_rows,
 ) -> FirstForward:
     view = StudentView(student, [batch, held_batch], union_rows)
@@ -139,7 +139,7 @@ def first_forward(
     with _modes(teacher, True, student, True):
         teacher_logits = teacher(**model_inputs(batch)).logits
         student_logits = view.logits(leaves, batch)
-    loss_t = teacher_loss(teacher_logits, student_logits, batch["labels"], alpha_kd_t=alpha_kd_t, temperature=temperature)
+    loss_t = teacher_loss(teacher_logits, student_logits, batch["labels"], t_alpha_kd=t_alpha_kd, temperature=temperature)
     return FirstForward(view, leaves, teacher_logits, student_logits, loss_t)
 
 
@@ -151,12 +151,12 @@ def teacher_gradient(
     held_batch: dict,
     *,
     alpha_kd: float,
-    alpha_kd_t: float,
+    t_alpha_kd: float,
     temperature: float,
     eta: float,
-    radius: float = 0.01,
-    mode: str = "fast",
-    influence: str = "finite_difference",
+    radius: float,
+    mode: str,
+    influence: str,
     reduce_mean: Reduce = _no_reduction,
     first: FirstForward | None = None,
     keep_student_graph: bool = False,
@@ -168,9 +168,7 @@ def teacher_gradient(
     `first` is step 1's forward pass when the caller made it, and `keep_student_graph` keeps
     its student graph for the caller to back-propagate the student's step 6 through.
     """
-    if mode not in MODES or influence not in INFLUENCES:
-        raise ValueError(f"mode must be one of {MODES} and influence one of {INFLUENCES}")
-    first = first or first_forward(teacher, student, batch, held_batch, alpha_kd_t=alpha_kd_t, temperature=temperature)
+    first = first or first_forward(teacher, student, batch, held_batch, t_alpha_kd=t_alpha_kd, temperature=temperature)
     view = first.view
     teacher_params = list(teacher.parameters())
 
@@ -189,7 +187,7 @@ def teacher_gradient(
     del virtual, stepped, held_logits
 
     # 4. The influence, in the teacher's logit space; 5. back through the teacher.
-    settings = dict(alpha_kd_t=alpha_kd_t, temperature=temperature, radius=radius, influence=influence)
+    settings = dict(t_alpha_kd=t_alpha_kd, temperature=temperature, radius=radius, influence=influence)
     if mode == "fast":
         with _modes(teacher, teacher.training, student, False):
             delta_h = _influence_logit_gradient(student, view, v, batch, first.teacher_logits, **settings)
@@ -206,9 +204,7 @@ def teacher_gradient(
 
 
 class Lgtm(Method):
-    name = "lgtm"
-    trains_teacher = True
-    uses_held_out = True
+    info = METHODS["lgtm"]
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         s, accelerator = ctx.settings, ctx.accelerator
@@ -223,23 +219,19 @@ class Lgtm(Method):
             gathered = accelerator.gather(accelerator.pad_across_processes(rows, pad_index=-1))
             return gathered[gathered >= 0].unique()
 
-        first = first_forward(teacher, student, batch, held_batch, alpha_kd_t=s.t_alpha_kd, temperature=s.temperature,
+        first = first_forward(teacher, student, batch, held_batch, t_alpha_kd=s.t_alpha_kd, temperature=s.temperature,
                               union_rows=union_rows)
-        fast = s.lgtm_mode == "fast"
+        fast = s.mode == "fast"
         gradient = teacher_gradient(
             teacher, student, ctx.student_optimizer, batch, held_batch,
-            alpha_kd=s.alpha_kd, alpha_kd_t=s.t_alpha_kd, temperature=s.temperature,
-            eta=ctx.teacher_scheduler.get_last_lr()[0], radius=s.radius, mode=s.lgtm_mode, influence=s.lgtm_influence,
+            alpha_kd=s.alpha_kd, t_alpha_kd=s.t_alpha_kd, temperature=s.temperature,
+            eta=ctx.teacher_scheduler.get_last_lr()[0], radius=s.radius, mode=s.mode, influence=s.influence,
             reduce_mean=reduce_mean, first=first, keep_student_graph=fast,
         )
-        for p, g in zip(teacher.parameters(), gradient):
-            p.grad = g
-        ctx.teacher_optimizer.step()
-        ctx.teacher_scheduler.step()
-        ctx.teacher_optimizer.zero_grad(set_to_none=True)
+        apply_gradients(teacher.parameters(), gradient, ctx.teacher_optimizer, ctx.teacher_scheduler)
         losses = {"teacher_loss": first.teacher_loss.item()}
         if not fast:  # 6. as the authors: a new student forward, KD from the updated teacher
-            return {**losses, "student_loss": distill_student(ctx, batch)}
+            return {**losses, "student_loss": distill_student(ctx, batch, alpha_kd=s.alpha_kd, temperature=s.temperature)}
 
         # 6. KD from the updated teacher (eval mode), back-propagated through step 1's student
         # forward: θs has not changed since, only the teacher's soft labels have. With dropout,
@@ -250,9 +242,5 @@ class Lgtm(Method):
         loss_s = student_loss(first.student_logits, updated_teacher_logits, batch["labels"],
                               alpha_kd=s.alpha_kd, temperature=s.temperature)
         grads = first.view.full_gradients(_grads(loss_s, first.student_leaves))
-        for p, g in zip(first.view.params, reduce_mean(grads)):
-            p.grad = g
-        ctx.student_optimizer.step()
-        ctx.student_scheduler.step()
-        ctx.student_optimizer.zero_grad(set_to_none=True)
+        apply_gradients(first.view.params, reduce_mean(grads), ctx.student_optimizer, ctx.student_scheduler)
         return {**losses, "student_loss": loss_s.item()}

@@ -1,4 +1,4 @@
-"""The losses of shared/docs/lgtm.md.
+"""The losses of LGTM and of the methods it is compared with (docs/method.md).
 
 `KL_τ(a ‖ b)` is the batch mean of Σ_c softmax(a/τ)_c (log softmax(a/τ)_c − log softmax(b/τ)_c),
 with no τ² factor, as in the authors' code. For a regression task (one output) the soft-target
@@ -35,9 +35,9 @@ def student_loss(student_logits, teacher_logits, labels, *, alpha_kd: float, tem
     return loss
 
 
-def teacher_loss(teacher_logits, student_logits, labels, *, alpha_kd_t: float, temperature: float) -> torch.Tensor:
+def teacher_loss(teacher_logits, student_logits, labels, *, t_alpha_kd: float, temperature: float) -> torch.Tensor:
     """L_t = α_t · KL_τ(S ‖ T) + (1 − α_t) · CE(T, y), the student's logits detached."""
-    loss = alpha_kd_t * soft_target_loss(student_logits.detach(), teacher_logits, temperature)
-    if alpha_kd_t < 1.0:
-        loss = loss + (1.0 - alpha_kd_t) * task_loss(teacher_logits, labels)
+    loss = t_alpha_kd * soft_target_loss(student_logits.detach(), teacher_logits, temperature)
+    if t_alpha_kd < 1.0:
+        loss = loss + (1.0 - t_alpha_kd) * task_loss(teacher_logits, labels)
     return loss

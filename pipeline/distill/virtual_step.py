@@ -1,6 +1,6 @@
 """The student's next parameters under one step of its own AdamW, without taking the step.
 
-LGTM evaluates the student one optimizer step ahead (shared/docs/lgtm.md, step 2). The
+LGTM evaluates the student one optimizer step ahead (docs/method.md, step 2). The
 authors deep-copy the student and its optimizer and step the copy. Here the optimizer's own
 update (`torch.optim.adamw.adamw`, with the group's hyper-parameters and its fused/foreach
 choice) is applied to clones of the parameters, moments and step counts: the optimizer and

@@ -1,1 +1,0 @@
-"""GLUE data: readers for each source, the synthetic generator, the normalised split files."""

@@ -1,0 +1,55 @@
+"""One entry point over the three data sources: synthetic, a GLUE directory, the hub."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.errors import InputError
+from pipeline.glue import from_dir, from_hub, synthetic
+from pipeline.glue.from_dir import FileReport
+from pipeline.glue.normalized import Example
+from pipeline.glue.tasks import Split, Task
+
+if TYPE_CHECKING:
+    from pipeline.settings.params import SyntheticParams
+
+
+def task_splits(
+    task: Task,
+    *,
+    source: str,
+    glue_dir: str | None,
+    synthetic_data: SyntheticParams,
+    max_malformed_fraction: float,
+    hub_timeout_s: float,
+) -> Iterator[tuple[Split, list[Example], FileReport | None]]:
+    """Every split of `task` as normalised examples, with the reader's report (none for the hub)."""
+    if source == "hub":
+        for split, examples in from_hub.read_hub_task(task, timeout_s=hub_timeout_s):
+            yield split, examples, None
+    elif source == "synthetic":
+        # Written in the original GLUE layout, then read back by the same reader as real files.
+        sizes = synthetic.split_sizes(
+            task,
+            real_sizes=synthetic_data.real_sizes,
+            train_rows=synthetic_data.train_rows,
+            dev_rows=synthetic_data.dev_rows,
+            test_rows=synthetic_data.test_rows,
+        )
+        with tempfile.TemporaryDirectory(prefix="synthetic-glue-") as raw:
+            synthetic.write_task(raw, task, sizes, seed=synthetic_data.seed, label_noise=synthetic_data.label_noise,
+                                 defect_rate=synthetic_data.defect_rate)
+            for split, examples, report in from_dir.read_glue_task(raw, task, max_malformed_fraction=max_malformed_fraction):
+                # The temporary directory's name is random: report the file as the layout names it,
+                # so that the same seed writes the same report, and DVC sees the same output.
+                report.path = f"synthetic:{Path(report.path).relative_to(raw)}"
+                yield split, examples, report
+    else:  # dir
+        if not glue_dir:
+            raise InputError("data.glue_dir: a GLUE directory is required for source 'dir' (or pass --glue-dir PATH)")
+        if not Path(glue_dir).is_dir():
+            raise InputError(f"{glue_dir}: GLUE directory not found")
+        yield from from_dir.read_glue_task(glue_dir, task, max_malformed_fraction=max_malformed_fraction)

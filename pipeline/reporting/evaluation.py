@@ -1,0 +1,73 @@
+"""A run's outputs (pipeline/reporting/outputs.py) turned into dev metrics and benchmark-server files.
+
+Needs numpy only (scikit-learn for F1 and MCC): the evaluate stage never loads a model.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.atomic import atomic_path, write_json
+from pipeline.glue.normalized import read_split
+from pipeline.glue.tasks import Task, test_targets
+from pipeline.reporting.metrics import compute_metrics, majority_label, predictions_from_logits
+from pipeline.reporting.outputs import SplitOutput, load_outputs, output_keys
+from pipeline.reporting.submission import HEADER, prediction_text
+from pipeline.reporting.summary import RunSummary
+
+log = logging.getLogger("evaluate")
+
+
+def dev_metrics(task: Task, outputs: dict[str, SplitOutput], train_labels) -> dict:
+    """Every dev split's metrics (MNLI: matched and mismatched), and beside each the score of
+    always predicting the training majority class."""
+    majority = majority_label(train_labels)
+    result = {"dev": {}, "majority_class": {}}
+    for split in task.dev_splits:
+        output = outputs[split.name]
+        result["dev"][split.name] = compute_metrics(task, predictions_from_logits(task, output.logits), output.labels)
+        result["majority_class"][split.name] = compute_metrics(task, np.full_like(output.labels, majority), output.labels)
+    return result
+
+
+def server_files(task: Task, outputs: dict[str, SplitOutput]) -> dict[str, list[str]]:
+    """{server file name: rows} for the test splits a model of `task` predicts (MNLI: also AX)."""
+    files = {}
+    for target, split, key in test_targets(task):
+        output = outputs[key]
+        predictions = predictions_from_logits(target, output.logits)
+        files[target.submission_files[split.name]] = [
+            f"{idx}\t{prediction_text(target, p)}" for idx, p in zip(output.idx.tolist(), predictions)
+        ]
+    return files
+
+
+def write_prediction_files(directory: Path, files: dict[str, list[str]]) -> None:
+    with atomic_path(directory) as tmp:
+        tmp.mkdir()
+        for name, rows in files.items():
+            (tmp / name).write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+
+
+def evaluate_run(task: Task, run_dir: Path, train_file: Path, *, metrics_path: Path, predictions_dir: Path) -> dict:
+    """Score a finished run and write its metrics and server files; returns the metrics.
+
+    The metrics are the dev metrics of its kept student with the majority-class baseline of
+    each (from `train_file`'s labels), the run's selection record, and the teacher's best.
+    """
+    outputs = load_outputs(run_dir / "outputs", output_keys(task))
+    metrics = dev_metrics(task, outputs, [example["label"] for example in read_split(train_file)])
+    summary = RunSummary.read(run_dir / "summary.json")
+    metrics["selection"] = {"held_out": summary.held_out, "selection_metric": summary.selection_metric,
+                            "best": summary.best, "best_step": summary.best_step, "steps": summary.steps}
+    metrics["teacher_best"] = summary.teacher_best
+    files = server_files(task, outputs)
+    write_prediction_files(predictions_dir, files)
+    write_json(metrics_path, metrics)
+    for split, scores in metrics["dev"].items():
+        log.info("%s %s %s: %s (majority class: %s)", task.name, summary.method, split, scores,
+                 metrics["majority_class"][split])
+    return metrics

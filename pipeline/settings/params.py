@@ -1,0 +1,217 @@
+"""The schema of `params.yaml`, checked before any stage does work.
+
+`conf/` holds the presets that DVC composes into `params.yaml` (`dvc exp run -S preset=paper`);
+this module says what a valid composition is. Any unknown key, wrong type or unknown name is
+reported on one line naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from pipeline.errors import InputError
+from pipeline.glue.tasks import TASKS
+from pipeline.settings.methods import METHODS, FinetuneSettings, KdSettings, LgtmSettings, ProktSettings
+from pipeline.settings.section import Section
+
+TaskName = Literal[tuple(TASKS)]
+TrainableTask = Literal[tuple(name for name, task in TASKS.items() if not task.predicted_with)]
+MethodName = Literal[tuple(METHODS)]
+
+
+class SyntheticParams(Section):
+    seed: int
+    real_sizes: bool = Field(description="write the real GLUE row counts (MNLI: 392,702 train rows)")
+    train_rows: int = Field(gt=0)
+    dev_rows: int = Field(gt=0)
+    test_rows: int = Field(gt=0)
+    label_noise: float = Field(ge=0.0, lt=1.0)
+    defect_rate: float = Field(ge=0.0, lt=0.5)
+
+
+class DataParams(Section):
+    source: Literal["synthetic", "dir", "hub"]
+    glue_dir: str | None
+    tasks: list[TaskName] = Field(min_length=1)
+    max_malformed_fraction: float = Field(ge=0.0, le=1.0)
+    max_seq_length: int = Field(gt=8)
+    synthetic: SyntheticParams
+
+    @model_validator(mode="after")
+    def _dir_needs_path(self) -> DataParams:
+        if self.source == "dir" and not self.glue_dir:
+            raise ValueError("data.glue_dir: required when data.source is 'dir'")
+        return self
+
+
+class ModelSpec(Section):
+    """A hub id or local path, or `tiny` (a randomly initialised BERT of the given shape)."""
+
+    name: str = Field(min_length=1)
+    layers: int | None = Field(default=None, gt=0)
+    hidden: int | None = Field(default=None, gt=0)
+    heads: int | None = Field(default=None, gt=0)
+    intermediate: int | None = Field(default=None, gt=0)
+    # Keep only the first N encoder layers of the checkpoint (a student cut from a teacher).
+    keep_layers: int | None = Field(default=None, gt=0)
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.name == "tiny"
+
+    @model_validator(mode="after")
+    def _tiny_needs_shape(self) -> ModelSpec:
+        if self.is_tiny:
+            missing = [k for k in ("layers", "hidden", "heads", "intermediate") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"{', '.join(missing)}: required when name is 'tiny'")
+            if self.hidden % self.heads:
+                raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+            if self.keep_layers is not None:
+                raise ValueError("keep_layers: only for a checkpoint; a tiny model sets layers")
+        return self
+
+
+class TinyPretrainingParams(Section):
+    """Masked-LM pre-training of `tiny` models on the task's training text (0 steps: none)."""
+
+    steps: int = Field(ge=0)
+    batch_size: int = Field(gt=0)
+    learning_rate: float = Field(gt=0.0)
+
+
+class ModelParams(Section):
+    teacher: ModelSpec
+    student: ModelSpec
+    tiny_vocab_size: int = Field(gt=100)
+    tiny_pretraining: TinyPretrainingParams
+
+
+class TrainParams(Section):
+    """The training loop and both optimizers, shared by every method."""
+
+    batch_size: int = Field(gt=0)
+    eval_batch_size: int = Field(gt=0)
+    learning_rate: float = Field(gt=0.0, description="student")
+    teacher_learning_rate: float = Field(gt=0.0)
+    epochs: float = Field(gt=0.0)
+    warmup_ratio: float = Field(ge=0.0, lt=1.0)
+    weight_decay: float = Field(ge=0.0)
+    adam_beta1: float = Field(ge=0.0, lt=1.0)
+    adam_beta2: float = Field(ge=0.0, lt=1.0)
+    adam_epsilon: float = Field(gt=0.0)
+    eval_steps: int = Field(gt=0)
+    checkpoint_steps: int = Field(ge=0, description="steps between checkpoints a rerun resumes from; 0: none")
+    mixed_precision: Literal["no", "fp16", "bf16"]
+
+
+class HeldOutParams(Section):
+    """Where held-out batches (LGTM's) and the checkpoint selection come from, for every method."""
+
+    source: Literal["dev", "train_slice"]
+    fraction: float = Field(gt=0.0, lt=1.0, description="of train, held out when source is train_slice")
+
+
+class Params(Section):
+    preset: Literal["demo", "paper"]
+    seed: int
+    hub_timeout_s: float = Field(gt=0.0, le=25.0)
+    tasks: list[TrainableTask] = Field(min_length=1)
+    methods: list[MethodName] = Field(min_length=1)
+    data: DataParams
+    model: ModelParams
+    train: TrainParams
+    held_out: HeldOutParams
+    # Each method's own section, named like it (pipeline/settings/methods.py).
+    finetune: FinetuneSettings
+    kd: KdSettings
+    prokt: ProktSettings
+    lgtm: LgtmSettings
+
+    @model_validator(mode="after")
+    def _trained_tasks_are_downloaded(self) -> Params:
+        missing = [task for task in self.tasks if task not in self.data.tasks]
+        if missing:
+            raise ValueError(f"data.tasks: must include every task in tasks; missing {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _lgtm_has_no_loss_scaling(self) -> Params:
+        if "lgtm" in self.methods and self.train.mixed_precision == "fp16":
+            raise ValueError(
+                "train.mixed_precision: lgtm takes its teacher gradients with torch.autograd.grad, outside "
+                "fp16's loss scaler; use bf16 or no"
+            )
+        return self
+
+    def method_settings(self, method: str) -> Section:
+        """The params section of `method` (a name of pipeline/settings/methods.py)."""
+        return getattr(self, method)
+
+
+def _describe(error: dict, data: dict) -> str:
+    location = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        parent = error["loc"][:-1]
+        model = Params
+        for part in parent:
+            annotation = model.model_fields[part].annotation
+            model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+            if model is None:
+                break
+        allowed = f"; allowed keys: {', '.join(model.model_fields)}" if model else ""
+        return f"{location}: unknown key{allowed}"
+    if error["type"] == "missing":
+        return f"{location}: missing"
+    got = error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "literal_error":
+        message = message.replace("Input should be", "expected one of")
+    return f"{location}: {message} (got {got!r})" if location else message
+
+
+def validate_params(data: object, source: str = "params.yaml") -> Params:
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: expected a mapping of keys, got {type(data).__name__}")
+    try:
+        return Params.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        more = len(error.errors()) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise InputError(f"{source}: {_describe(first, data)}{suffix}") from None
+
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+def compose(*overrides: str, conf_dir: Path = CONF_DIR) -> dict:
+    """params.yaml as DVC composes it from conf/ (`dvc exp run -S KEY=VALUE` passes overrides)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(version_base=None, config_dir=str(Path(conf_dir).resolve())):
+        return OmegaConf.to_container(hydra_compose(config_name="config", overrides=list(overrides)))
+
+
+def load_preset(name: str) -> Params:
+    """A preset's composition, validated: e.g. the paper's settings for the benchmark."""
+    return validate_params(compose(f"preset={name}"), f"conf/preset/{name}.yaml")
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: not found; run from the repository root, where params.yaml is")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise InputError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    return validate_params(data, str(path))

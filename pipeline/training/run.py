@@ -1,0 +1,109 @@
+"""One training run of a task and method, from params to a run directory.
+
+A run directory holds `model/` (the best student: a normal model directory with its
+tokenizer), `outputs/` (its logits on the dev and test splits) and `summary.json`; DVCLive's
+logs go to a sibling live directory. Both appear only when the run is complete; until then
+checkpoints/TASK/RUN holds what a rerun resumes from (pipeline/training/checkpoints.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.atomic import atomic_path
+from pipeline.distill.steps import STEPS
+from pipeline.glue.tasks import Task
+from pipeline.models.loading import load_task_model, load_tokenizer, zero_classifier
+from pipeline.reporting.outputs import output_keys, save_outputs
+from pipeline.reporting.summary import RunSummary
+from pipeline.settings.methods import FINETUNE_TEACHER, METHODS
+from pipeline.settings.params import Params
+from pipeline.training.batches import held_out_split
+from pipeline.training.checkpoints import fingerprint
+from pipeline.training.loop import RunData, RunDirs, train
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    tokenized: Path  # data/tokenized/TASK
+    pretrained: Path  # models/TASK/pretrained (teacher/, student/)
+    finetuned_teacher: Path  # runs/TASK/finetune-teacher/model (the frozen teacher of KD)
+    run: Path  # runs/TASK/RUN
+    live: Path  # live/TASK/RUN
+    checkpoints: Path  # checkpoints/TASK/RUN
+
+
+def _selection_and_held_out(params: Params, task: Task, splits):
+    """(train, selection set, held-out set) for the held-out source in params."""
+    train_set = splits["train"]
+    if params.held_out.source == "train_slice":
+        # Leakage-free: H comes from a slice of train held out before training; it also selects.
+        train_set, held = held_out_split(train_set, params.held_out.fraction, params.seed)
+        return train_set, held, held
+    dev = splits[task.dev_splits[0].name]  # the authors: H from dev, which also selects
+    return train_set, dev, dev
+
+
+def _models(params: Params, task: Task, run: str, paths: RunPaths):
+    """(student, teacher or None) of a run, before training."""
+    if run == FINETUNE_TEACHER:  # the teacher trained alone takes the student's slot
+        return load_task_model(paths.pretrained / "teacher", task), None
+    info = METHODS[run]
+    student = load_task_model(paths.pretrained / "student", task)
+    if info.teacher == "pretrained":  # ProKT, LGTM: the pre-trained teacher learns beside the student
+        teacher = load_task_model(paths.pretrained / "teacher", task)
+        if params.method_settings(run).init_classifier_to_zero:
+            zero_classifier(student)
+            zero_classifier(teacher)
+        return student, teacher
+    if info.teacher == "finetuned":  # KD: the teacher fine-tuned alone, frozen
+        return student, load_task_model(paths.finetuned_teacher, task)
+    return student, None
+
+
+def _fingerprint(params: Params, task: Task, run: str, method: str, paths: RunPaths) -> str:
+    """What the run's result depends on: the params it reads and its input files."""
+    settings = {"task": task.name, "run": run, "seed": params.seed,
+                "train": params.train.model_dump(exclude={"checkpoint_steps"}),
+                "held_out": params.held_out.model_dump(), method: params.method_settings(method).model_dump()}
+    inputs = [paths.tokenized, paths.pretrained]
+    if run != FINETUNE_TEACHER and METHODS[method].teacher == "finetuned":
+        inputs.append(paths.finetuned_teacher)
+    return fingerprint(settings, inputs)
+
+
+def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSummary:
+    """Train the run `run` (a method, or finetune-teacher) of `task` into `paths.run`."""
+    import datasets
+
+    # finetune-teacher is the finetune step applied to the teacher, at the teacher's rate.
+    method = "finetune" if run == FINETUNE_TEACHER else run
+    learning_rate = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
+    splits = datasets.load_from_disk(str(paths.tokenized))
+    train_set, selection_set, held_set = _selection_and_held_out(params, task, splits)
+    data = RunData(train_set, selection_set, held_set, {key: splits[key] for key in output_keys(task)})
+    tokenizer = load_tokenizer(paths.pretrained / "student")
+    student, teacher = _models(params, task, run, paths)
+    summary = RunSummary(method=run, selection_metric=task.selection_metric, best_step=None, best=None,
+                         teacher_best=None, teacher_best_step=None, steps=0, last=None, task=task.name,
+                         held_out=params.held_out.source, train_examples=len(train_set),
+                         selection_examples=len(selection_set))
+
+    with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir:
+        run_dir.mkdir()
+        result = train(
+            STEPS[method](), task=task, student=student, teacher=teacher, tokenizer=tokenizer, data=data,
+            train=params.train, settings=params.method_settings(method), student_learning_rate=learning_rate,
+            seed=params.seed, dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints),
+            fingerprint=_fingerprint(params, task, run, method, paths), summary=summary,
+        )
+        save_outputs(run_dir / "outputs", result.outputs)
+        # DVCLive's own summary would sit among the plots (dvc.yaml plots the whole live
+        # directory against `step`); the run's summary.json and metrics/ hold the same facts.
+        (live_dir / "metrics.json").unlink(missing_ok=True)
+        (run_dir / "summary.json").write_text(result.summary.to_json())
+    # The run is complete: nothing to resume.
+    shutil.rmtree(paths.checkpoints, ignore_errors=True)
+    return result.summary

@@ -1,0 +1,44 @@
+"""How every command runs: its logs, and the one-line errors and exit statuses of bad input
+(2, like a usage error) and of a diverged run (1)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+import typer
+
+from pipeline.errors import InputError, TrainingDiverged
+
+PARAMS_OPTION = typer.Option("params.yaml", "--params", help="The params file (the DVC composition).")
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("accelerate").setLevel(logging.WARNING)  # a line per file of every checkpoint
+
+
+def run(app: typer.Typer) -> None:
+    """Run a command line, turning the project's errors into one line and an exit status."""
+    configure_logging()
+    try:
+        app()
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def app_of(main: Callable) -> typer.Typer:
+    """A command line of one command."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
+    app.command()(main)
+    return app
+
+
+def run_main(main: Callable) -> None:
+    """What `python -m stages.NAME` runs: the stage's `main`."""
+    run(app_of(main))

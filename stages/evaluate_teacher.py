@@ -1,0 +1,44 @@
+"""Stage `evaluate-teacher@TASK`: the teacher fine-tuned alone, scored and predicted.
+
+    python -m stages.evaluate_teacher --task mnli
+
+Reads the logits the training stage saved for the kept checkpoint (runs/TASK/finetune-teacher/outputs/)
+and writes metrics/TASK/finetune-teacher.json (every dev split, MNLI matched and mismatched, with the
+majority-class baseline of each and the run's selection record) and predictions/finetune-teacher/TASK/
+(the test sets in the benchmark server's format; MNLI's also has MNLI-mm.tsv and AX.tsv).
+
+The model is applied while training has it loaded: a stage process that loads a model first
+spends seconds importing torch and transformers. This stage needs numpy alone, so changing how
+metrics or server files are made reruns it in a second, never a training run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from stages.command import PARAMS_OPTION, run_main
+from stages.paths import glue_data_dir, metrics_file, predictions_dir, run_dir
+
+log = logging.getLogger("evaluate")
+
+
+def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_file: Path = PARAMS_OPTION) -> None:
+    """Dev metrics and test predictions of the teacher fine-tuned alone."""
+    from pipeline.glue.normalized import split_path
+    from pipeline.glue.tasks import get_task
+    from pipeline.reporting.evaluation import evaluate_run
+    from pipeline.settings.methods import FINETUNE_TEACHER
+    from pipeline.settings.params import load_params
+
+    method = FINETUNE_TEACHER
+    load_params(params_file)  # every stage validates params.yaml before any work
+    evaluate_run(get_task(task), run_dir(task, method), split_path(glue_data_dir(task), "train"),
+                           metrics_path=metrics_file(task, method), predictions_dir=predictions_dir(method, task))
+    log.info("wrote %s and %s", metrics_file(task, method), predictions_dir(method, task))
+
+
+if __name__ == "__main__":
+    run_main(main)
