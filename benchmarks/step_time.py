@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass
 import torch
 
 from pipeline.distill.base import Method, distill_student
-from reference.lgtm_authors import reference_teacher_gradient
 from pipeline.distill.steps import STEPS
 from pipeline.optim import apply_gradients
 from pipeline.settings.methods import METHODS as REGISTRY
 from pipeline.settings.params import load_preset
 from pipeline.training.loop import setup
+from reference.lgtm_authors import reference_teacher_gradient
 
 METHODS = ("kd", "prokt", "lgtm", "lgtm-faithful", "lgtm-authors")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from design import REPO, closure, command_module, covered, imports, module_name, project_imports, project_modules
 
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]

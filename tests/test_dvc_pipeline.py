@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import QUICK_PRETRAINING_STEPS, REPO
+
 from pipeline.settings.params import compose
 
 pytestmark = pytest.mark.slow
@@ -100,11 +101,14 @@ def test_repro_runs_the_whole_dag_then_is_a_no_op(repo, first_repro):
     [
         (lambda p: p["data"].update(max_seq_length=32), {"pretrained@rte", "tokenize@rte"}),
         (lambda p: p["model"]["student"].update(intermediate=64), {"pretrained@rte"}),
-        (lambda p: p["data"]["synthetic"].update(label_noise=0.1), {f"download@{t}" for t in
-                                                                    ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli", "ax")}),
+        (lambda p: p["data"]["synthetic"].update(label_noise=0.1),
+         {f"download@{t}" for t in ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli", "ax")}),
         (lambda p: p["train"].update(learning_rate=5e-5), {"distill@rte-kd", "distill@rte-lgtm"}),
         (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"finetune-teacher@rte", "distill@rte-kd", "distill@rte-lgtm"}),
         (lambda p: p.update(methods=["kd"]), {"table"}),
+        (lambda p: p["lgtm"].update(radius=0.1), {"distill@rte-lgtm"}),  # a method's knob: its runs only
+        (lambda p: p["held_out"].update(source="train_slice"), {"finetune-teacher@rte", "distill@rte-kd",
+                                                                 "distill@rte-lgtm"}),
     ],
 )
 def test_a_knob_invalidates_exactly_the_stages_that_read_it(repo, first_repro, edit, expected):

@@ -119,7 +119,8 @@ def test_mnli_unknown_gold_label_is_skipped(tmp_path):
 
 def test_stsb_float_scores(tmp_path):
     header = T.join("index genre filename year old_index source1 source2 sentence1 sentence2 score".split())
-    row = T.join(["0", "main-captions", "MSRvid", "2012test", "0001", "none", "none", "A plane takes off.", "An air plane is taking off.", "5.000"])
+    row = T.join(["0", "main-captions", "MSRvid", "2012test", "0001", "none", "none", "A plane takes off.",
+                  "An air plane is taking off.", "5.000"])
     examples, _ = read(write(tmp_path / "train.tsv", [header, row]), "stsb", "train")
     assert examples[0]["label"] == 5.0
 

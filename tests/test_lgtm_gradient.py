@@ -11,8 +11,8 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from pipeline.distill.lgtm import teacher_gradient
-from reference.lgtm_authors import reference_teacher_gradient
 from pipeline.distill.virtual_step import adamw_virtual_step
+from reference.lgtm_authors import reference_teacher_gradient
 
 ALPHA, ALPHA_T, TAU, ETA, RADIUS = 0.7, 0.4, 2.0, 3e-3, 0.01
 SETTINGS = dict(alpha_kd=ALPHA, t_alpha_kd=ALPHA_T, temperature=TAU, eta=ETA, radius=RADIUS)

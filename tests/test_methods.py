@@ -69,6 +69,41 @@ def test_kd_student_step_is_one_adamw_step_on_the_kd_loss_from_an_eval_mode_teac
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)
 
 
+def kl(target_logits, logits, tau):
+    """KL_τ(target ‖ logits), the batch mean, written out."""
+    p = torch.softmax(target_logits / tau, -1)
+    return (p * (torch.log(p) - torch.log_softmax(logits / tau, -1))).sum(-1).mean()
+
+
+def test_prokt_step_is_a_teacher_step_toward_the_student_then_kd_from_the_moved_teacher():
+    """Golden: the whole ProKT step in float64 against its loss formulas and two plain AdamW
+    steps, teacher first (student logits from a no-grad eval-mode forward), then the student."""
+    ctx = context(True)
+    teacher, student = copy.deepcopy(ctx.teacher), copy.deepcopy(ctx.student)
+    teacher_optimizer, student_optimizer = (torch.optim.AdamW(m.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
+                                            for m in (teacher, student))
+    b, tau = batch(1), 1.5
+    student.eval()
+    with torch.no_grad():
+        s = forward(student, b)
+    teacher.train()
+    t = forward(teacher, b)
+    (0.4 * kl(s, t, tau) + 0.6 * torch.nn.functional.cross_entropy(t, b["labels"])).backward()
+    teacher_optimizer.step()
+    teacher.eval()
+    with torch.no_grad():
+        t = forward(teacher, b)
+    student.train()
+    s = forward(student, b)
+    (0.8 * kl(t, s, tau) + 0.2 * torch.nn.functional.cross_entropy(s, b["labels"])).backward()
+    student_optimizer.step()
+
+    STEPS["prokt"]().step(ctx, b, None)
+    for got, expected in zip([*ctx.teacher.parameters(), *ctx.student.parameters()],
+                             [*teacher.parameters(), *student.parameters()]):
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-14)
+
+
 def test_lgtm_teacher_step_applies_teacher_gradient_with_the_current_learning_rate():
     ctx = context(True)
     reference = copy.deepcopy(ctx.teacher)

@@ -117,11 +117,15 @@ def _entailment(rng: random.Random, n_labels: int) -> _Row:
     kind = rng.randrange(3)
     noun, verb, obj = words[1], words[2], words[4]
     if kind == 0:
-        hypothesis = rng.choice((f"a {noun} {verb} something", f"the {obj} was {verb} by a {noun}", f"a {noun} was in the {words[7]}"))
+        hypothesis = rng.choice(
+            (f"a {noun} {verb} something", f"the {obj} was {verb} by a {noun}", f"a {noun} was in the {words[7]}")
+        )
     elif kind == 1:
         hypothesis = f"the {rng.choice(NEW_ADJECTIVES)} {noun} {verb} the {obj} for a {rng.choice(NOUNS)}"
     else:
-        hypothesis = rng.choice((f"the {noun} did not touch the {obj}", f"nobody {verb} the {obj}", f"the {noun} never left the house"))
+        hypothesis = rng.choice(
+            (f"the {noun} did not touch the {obj}", f"nobody {verb} the {obj}", f"the {noun} never left the house")
+        )
     label = kind if n_labels == 3 else min(kind, 1)
     return premise, hypothesis + " .", label
 

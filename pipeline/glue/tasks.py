@@ -74,11 +74,7 @@ class Task:
         for split in self.splits:
             if split.name == name:
                 return split
-        raise KeyError(f"task {self.name} has no split {name!r}; it has {self.split_names}")
-
-    @property
-    def split_names(self) -> list[str]:
-        return [split.name for split in self.splits]
+        raise KeyError(f"task {self.name} has no split {name!r}; it has {[split.name for split in self.splits]}")
 
     @property
     def dev_splits(self) -> list[Split]:

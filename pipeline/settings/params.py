@@ -153,7 +153,7 @@ class Params(Section):
         return getattr(self, method)
 
 
-def _describe(error: dict, data: dict) -> str:
+def _describe(error: dict) -> str:
     location = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         parent = error["loc"][:-1]
@@ -183,7 +183,7 @@ def validate_params(data: object, source: str = "params.yaml") -> Params:
         first = error.errors()[0]
         more = len(error.errors()) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise InputError(f"{source}: {_describe(first, data)}{suffix}") from None
+        raise InputError(f"{source}: {_describe(first)}{suffix}") from None
 
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"

@@ -35,7 +35,7 @@ class RunPaths:
     checkpoints: Path  # checkpoints/TASK/RUN
 
 
-def _selection_and_held_out(params: Params, task: Task, splits):
+def selection_and_held_out(params: Params, task: Task, splits):
     """(train, selection set, held-out set) for the held-out source in params."""
     train_set = splits["train"]
     if params.held_out.source == "train_slice":
@@ -82,7 +82,7 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
     method = "finetune" if run == FINETUNE_TEACHER else run
     learning_rate = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
     splits = datasets.load_from_disk(str(paths.tokenized))
-    train_set, selection_set, held_set = _selection_and_held_out(params, task, splits)
+    train_set, selection_set, held_set = selection_and_held_out(params, task, splits)
     data = RunData(train_set, selection_set, held_set, {key: splits[key] for key in output_keys(task)})
     tokenizer = load_tokenizer(paths.pretrained / "student")
     student, teacher = _models(params, task, run, paths)
