@@ -21,15 +21,16 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from pipeline.distill.base import Method, distill_student
+from pipeline.distill.base import Method
 from pipeline.distill.steps import STEPS
-from pipeline.optim import apply_gradients
 from pipeline.settings.methods import METHODS as REGISTRY
 from pipeline.settings.params import load_preset
 from pipeline.training.loop import setup
-from reference.lgtm_authors import reference_teacher_gradient
+from reference.lgtm_authors import LGTMTeacher, training_step
 
-METHODS = ("kd", "prokt", "lgtm", "lgtm-faithful", "lgtm-authors")
+# lgtm: LGTM as the paper preset sets it (lgtm.mode: faithful); lgtm-fast: lgtm.mode: fast;
+# lgtm-authors: the authors' code, transcribed.
+METHODS = ("kd", "prokt", "lgtm", "lgtm-fast", "lgtm-authors")
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Shape:
     labels: int = 3
 
 
-def _model(shape: Shape, layers: int, seed: int):
+def random_bert(shape: Shape, layers: int, seed: int):
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(seed)
@@ -54,7 +55,7 @@ def _model(shape: Shape, layers: int, seed: int):
     return BertForSequenceClassification(config)
 
 
-def _batch(shape: Shape, seed: int, device) -> dict:
+def random_batch(shape: Shape, seed: int, device) -> dict:
     generator = torch.Generator().manual_seed(seed)
     ids = torch.randint(1000, shape.vocab, (shape.batch_size, shape.seq_len), generator=generator)
     return {
@@ -66,34 +67,34 @@ def _batch(shape: Shape, seed: int, device) -> dict:
 
 
 class AuthorsLgtm(Method):
-    """The authors' LGTM step: their teacher gradient, a teacher step, the student's KD step."""
+    """The authors' LGTM iteration, their code transcribed (reference/lgtm_authors.py)."""
 
     info = REGISTRY["lgtm"]
 
     def step(self, ctx, batch, held_batch):
         s = ctx.settings
-        gradient = reference_teacher_gradient(ctx.teacher, ctx.student, ctx.student_optimizer, batch, held_batch,
-                                              alpha_kd=s.alpha_kd, t_alpha_kd=s.t_alpha_kd, temperature=s.temperature,
-                                              eta=ctx.teacher_scheduler.get_last_lr()[0], radius=s.radius)
-        apply_gradients(ctx.teacher.parameters(), gradient, ctx.teacher_optimizer, ctx.teacher_scheduler)
-        return {"student_loss": distill_student(ctx, batch, alpha_kd=s.alpha_kd, temperature=s.temperature)}
+        model_total = LGTMTeacher(ctx.teacher, ctx.student, s.alpha_kd, s.t_alpha_kd, ctx.teacher_optimizer,
+                                  ctx.teacher_scheduler, s.temperature)
+        training_step(model_total, dict(batch), dict(held_batch), ctx.student_optimizer, ctx.student_scheduler,
+                      alpha_kd=s.alpha_kd, temperature=s.temperature)
+        return {}
 
 
-def _step_function(name: str, shape: Shape, precision: str, device: str):
+def step_function(name: str, shape: Shape, precision: str, device: str):
     """A callable running one training step of `name` on fresh models, with the paper's settings."""
     from accelerate import Accelerator
 
     params = load_preset("paper")
-    method = name.removesuffix("-faithful").removesuffix("-authors")
+    method = name.removesuffix("-fast").removesuffix("-authors")
     step = AuthorsLgtm() if name == "lgtm-authors" else STEPS[method]()
     settings = params.method_settings(method)
-    if method == "lgtm":
-        settings = settings.model_copy(update={"mode": "faithful" if name.endswith("-faithful") else "fast"})
+    if name == "lgtm-fast":
+        settings = settings.model_copy(update={"mode": "fast"})
     accelerator = Accelerator(mixed_precision=precision, cpu=device == "cpu")
-    student, teacher = _model(shape, shape.student_layers, 1), _model(shape, shape.teacher_layers, 2)
+    student, teacher = random_bert(shape, shape.student_layers, 1), random_bert(shape, shape.teacher_layers, 2)
     ctx = setup(step, student, teacher, train=params.train, settings=settings,
                 student_learning_rate=params.train.learning_rate, total_steps=10**6, accelerator=accelerator)
-    batch, held = _batch(shape, 0, accelerator.device), _batch(shape, 1, accelerator.device)
+    batch, held = random_batch(shape, 0, accelerator.device), random_batch(shape, 1, accelerator.device)
 
     def one_step():
         step.step(ctx, batch, held if step.info.uses_held_out else None)
@@ -105,7 +106,7 @@ def _step_function(name: str, shape: Shape, precision: str, device: str):
 
 def time_steps(methods, shape: Shape, *, precision: str, device: str, warmup: int, repeats: int) -> dict[str, float]:
     """Median seconds per step of each method, interleaved so that drift hits all alike."""
-    steps = {name: _step_function(name, shape, precision, device) for name in methods}
+    steps = {name: step_function(name, shape, precision, device) for name in methods}
     for step in steps.values():
         for _ in range(warmup):
             step()
@@ -122,7 +123,7 @@ def peak_memory_mb(name: str, shape: Shape, *, precision: str, device: str, step
     """Peak memory of `steps` steps of one method, alone in this process."""
     from pathlib import Path
 
-    step = _step_function(name, shape, precision, device)
+    step = step_function(name, shape, precision, device)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     for _ in range(steps):
@@ -157,6 +158,8 @@ def run(shape: Shape, *, methods=METHODS, precision="no", device="cpu", threads=
         record[f"{key}_examples_per_s"] = round(shape.batch_size / value, 1)
         if name != "kd" and "kd" in seconds:
             record[f"{key}_over_kd"] = round(value / seconds["kd"], 2)
+    if "lgtm" in seconds and "lgtm-authors" in seconds:  # the same update: a fair ratio
+        record["lgtm_over_authors"] = round(seconds["lgtm"] / seconds["lgtm-authors"], 2)
     if memory:
         for name in methods:
             record[f"{name.replace('-', '_')}_peak_mb"] = round(peak_memory_in_subprocess(

@@ -102,3 +102,14 @@ def test_reporting_stages_load_no_model(name):
     heavy = sorted({imported for path in closure(command_module(STAGES[name]["cmd"])) for imported in imports(path)
                     if imported.split(".")[0] in HEAVY})
     assert not heavy, f"stage {name} imports {', '.join(heavy)}"
+
+
+@pytest.mark.parametrize(("name", "unread"), [("finetune-teacher", {"checkpoint_steps", "learning_rate"}),
+                                              ("distill", {"checkpoint_steps"})])
+def test_training_stages_declare_every_train_key_they_read(name, unread):
+    """checkpoint_steps changes no result (a resumed run ends where an uninterrupted one does),
+    and the teacher alone trains at the teacher's rate."""
+    from pipeline.settings.params import TrainParams
+
+    declared = {param.removeprefix("train.") for param in STAGES[name]["params"] if str(param).startswith("train.")}
+    assert declared == set(TrainParams.model_fields) - unread

@@ -1,6 +1,7 @@
-"""`teacher_gradient` against the literal float64 implementation of the authors' algorithm
-(reference/lgtm_authors.py: deep copies, a real optimizer step on the copy, two
-teacher forward+backward passes). Tiny BERTs with dropout 0, so train and eval modes agree."""
+"""`teacher_gradient` against the authors' code transcribed (reference/lgtm_authors.py: deep
+copies, their virtual step by hand, two teacher forward+backward passes), in float64. Tiny
+BERTs with dropout 0, so that train and eval mode agree and the fast mode can be compared
+too; tests/test_fidelity.py compares whole steps with dropout."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from pipeline.distill.lgtm import teacher_gradient
-from pipeline.distill.virtual_step import adamw_virtual_step
+from pipeline.distill.virtual_step import virtual_step
+from pipeline.optim import AdamWHF
 from reference.lgtm_authors import reference_teacher_gradient
 
-ALPHA, ALPHA_T, TAU, ETA, RADIUS = 0.7, 0.4, 2.0, 3e-3, 0.01
-SETTINGS = dict(alpha_kd=ALPHA, t_alpha_kd=ALPHA_T, temperature=TAU, eta=ETA, radius=RADIUS)
+ALPHA, ALPHA_T, TAU, ETA = 0.7, 0.4, 2.0, 3e-3
+LOSSES = dict(alpha_kd=ALPHA, t_alpha_kd=ALPHA_T, temperature=TAU, eta=ETA)
+SETTINGS = dict(**LOSSES, radius=0.01)  # the authors' r
 FAST = dict(mode="fast", influence="finite_difference")
 
 
@@ -45,9 +48,13 @@ def forward(model, b):
     return model(input_ids=b["input_ids"], attention_mask=b["attention_mask"], token_type_ids=b["token_type_ids"]).logits
 
 
-def optimizer_with_history(student, steps: int, weight_decay: float = 0.01, fused: bool = True):
-    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=weight_decay,
-                                  fused=fused)
+def optimizer_with_history(student, steps: int, weight_decay: float = 0.01, kind: str = "adamw_hf",
+                           fused: bool = True):
+    settings = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=weight_decay)
+    if kind == "adamw_hf":
+        optimizer = AdamWHF(student.parameters(), **settings)
+    else:
+        optimizer = torch.optim.AdamW(student.parameters(), **settings, fused=fused)
     for i in range(steps):  # real moments and step counts, as mid-training
         forward(student, batch(100 + i)).square().mean().backward()
         optimizer.step()
@@ -72,21 +79,30 @@ def test_matches_the_literal_algorithm_in_float64(mode, history):
     teacher, student = tiny_bert(2, 16, seed=1), tiny_bert(1, 8, seed=2)
     optimizer = optimizer_with_history(student, history)
     b, held = batch(1), batch(2, size=4)
-    expected = reference_teacher_gradient(teacher, student, optimizer, b, held, **SETTINGS)
-    without_influence = reference_teacher_gradient(teacher, student, optimizer, b, held, **{**SETTINGS, "eta": 0.0})
+    expected = reference_teacher_gradient(teacher, student, optimizer, b, held, **LOSSES)
+    without_influence = reference_teacher_gradient(teacher, student, optimizer, b, held, **{**LOSSES, "eta": 0.0})
     # The influence term is really there, and large enough to be checked.
     assert sum((e - w).abs().sum() for e, w in zip(expected, without_influence)) > 1e-6
     got = teacher_gradient(teacher, student, optimizer, b, held, mode=mode, influence="finite_difference", **SETTINGS)
     assert_close_per_parameter(teacher, got, expected, rtol=1e-9, atol=1e-12)
 
 
-def test_regression_task_matches_the_literal_algorithm():
+def test_regression_the_authors_distil_nothing_and_the_influence_here_is_the_mse_s():
+    """On one output the authors' KL is 0 (a softmax over one logit is constant): their influence
+    term vanishes. Here the soft-target term is the MSE, whose influence is the finite
+    difference's limit, as for classification."""
     teacher, student = tiny_bert(1, 8, seed=1, labels=1), tiny_bert(1, 8, seed=2, labels=1)
     optimizer = optimizer_with_history(student, 2)
     b, held = batch(1, labels=1), batch(2, labels=1)
-    expected = reference_teacher_gradient(teacher, student, optimizer, b, held, **SETTINGS)
-    got = teacher_gradient(teacher, student, optimizer, b, held, **SETTINGS, **FAST)
-    assert_close_per_parameter(teacher, got, expected, rtol=1e-9, atol=1e-12)
+    authors = reference_teacher_gradient(teacher, student, optimizer, b, held, **LOSSES)
+    authors_without = reference_teacher_gradient(teacher, student, optimizer, b, held, **{**LOSSES, "eta": 0.0})
+    assert all(torch.equal(a, w) for a, w in zip(authors, authors_without))
+    settings = {**SETTINGS, "eta": 1.0}
+    exact = teacher_gradient(teacher, student, optimizer, b, held, mode="faithful", influence="jvp", **settings)
+    no_influence = teacher_gradient(teacher, student, optimizer, b, held, **{**settings, "eta": 0.0}, **FAST)
+    approximate = teacher_gradient(teacher, student, optimizer, b, held, **{**settings, "radius": 1e-3}, **FAST)
+    assert sum((e - n).abs().sum() for e, n in zip(exact, no_influence)) > 1e-6
+    assert_close_per_parameter(teacher, approximate, exact, rtol=1e-5, atol=1e-9)
 
 
 def test_jvp_influence_is_the_limit_of_the_finite_difference():
@@ -130,16 +146,16 @@ def test_fresh_optimizer_stays_fresh():
     assert len(optimizer.state) == 0
 
 
-@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize(("kind", "fused"), [("adamw_hf", None), ("adamw_torch", True), ("adamw_torch", False)])
 @pytest.mark.parametrize("history", [0, 3])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-def test_virtual_step_is_bit_for_bit_the_optimizer_step(fused, history, weight_decay):
+def test_virtual_step_is_bit_for_bit_the_optimizer_step(kind, fused, history, weight_decay):
     student = tiny_bert(1, 8, seed=2, dtype=torch.float32)
-    optimizer = optimizer_with_history(student, history, weight_decay, fused)
+    optimizer = optimizer_with_history(student, history, weight_decay, kind, fused)
     forward(student, batch(7)).square().mean().backward()
     params = list(student.parameters())
     grads = [p.grad.clone() for p in params]
-    virtual = adamw_virtual_step(params, grads, optimizer)
+    virtual = virtual_step(params, grads, optimizer)
     optimizer.step()
     assert all(torch.equal(v, p) for v, p in zip(virtual, params))
 

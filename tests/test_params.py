@@ -37,6 +37,13 @@ def test_paper_preset_has_the_authors_settings():
     assert (paper.lgtm.temperature, paper.lgtm.alpha_kd, paper.lgtm.t_alpha_kd, paper.lgtm.radius) == (1.0, 1.0, 0.4, 0.01)
     assert (paper.kd.alpha_kd, paper.prokt.t_alpha_kd) == (1.0, 0.4)
     assert paper.held_out.source == "dev"
+    assert (paper.train.optimizer, paper.train.eval_batch_size) == ("adamw_hf", 32)  # their optimizer, their command
+
+
+@pytest.mark.parametrize("preset", ["demo", "paper"])
+def test_every_preset_runs_the_authors_update_by_default(preset):
+    params = validate_params(composed(f"preset={preset}"))
+    assert (params.lgtm.mode, params.train.optimizer, params.held_out.source) == ("faithful", "adamw_hf", "dev")
 
 
 def test_a_single_key_overrides_on_top_of_a_preset():

@@ -48,7 +48,7 @@ from torch.func import jvp
 from pipeline.distill.base import Method, StepContext, distill_student, model_inputs
 from pipeline.distill.losses import soft_target_loss, student_loss, task_loss, teacher_loss
 from pipeline.distill.student_view import StudentView
-from pipeline.distill.virtual_step import adamw_virtual_step
+from pipeline.distill.virtual_step import virtual_step
 from pipeline.optim import apply_gradients
 from pipeline.settings.methods import METHODS
 
@@ -179,7 +179,7 @@ def teacher_gradient(
                                                materialize_grads=True)))
 
     # 2. The virtual step, and 3. the held-out gradient at θs' (train mode, as the authors).
-    stepped = adamw_virtual_step(view.params, g_s, student_optimizer, view.row_indices())
+    stepped = virtual_step(view.params, g_s, student_optimizer, view.row_indices())
     virtual = [p.requires_grad_() for p in stepped]
     with _modes(teacher, teacher.training, student, True):
         held_logits = view.logits(virtual, held_batch)

@@ -1,8 +1,10 @@
 """The losses of LGTM and of the methods it is compared with (docs/method.md).
 
 `KL_τ(a ‖ b)` is the batch mean of Σ_c softmax(a/τ)_c (log softmax(a/τ)_c − log softmax(b/τ)_c),
-with no τ² factor, as in the authors' code. For a regression task (one output) the soft-target
-term is the mean squared difference instead, since a softmax over one output is constant.
+with no τ² factor, as in the authors' code, and computed in float32 at least, as theirs (under
+bf16 mixed precision the logits are bf16). For a regression task (one output) the soft-target
+term is the mean squared difference instead: a softmax over one output is constant, so the
+authors' KL gives STS-B no distillation signal at all.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ import torch
 import torch.nn.functional as F
 
 
+def _at_least_float32(logits: torch.Tensor) -> torch.Tensor:
+    return logits.to(torch.promote_types(logits.dtype, torch.float32))
+
+
 def soft_target_loss(target_logits: torch.Tensor, logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """KL_τ(target ‖ logits); gradients flow into both arguments unless the caller detaches."""
+    target_logits, logits = _at_least_float32(target_logits), _at_least_float32(logits)
     if logits.shape[-1] == 1:
         return F.mse_loss(logits.squeeze(-1), target_logits.squeeze(-1))
     target_log_probs = F.log_softmax(target_logits / temperature, dim=-1)

@@ -100,6 +100,7 @@ class TrainParams(Section):
     teacher_learning_rate: float = Field(gt=0.0)
     epochs: float = Field(gt=0.0)
     warmup_ratio: float = Field(ge=0.0, lt=1.0)
+    optimizer: Literal["adamw_hf", "adamw_torch"] = Field(description="the authors': adamw_hf (pipeline/optim.py)")
     weight_decay: float = Field(ge=0.0)
     adam_beta1: float = Field(ge=0.0, lt=1.0)
     adam_beta2: float = Field(ge=0.0, lt=1.0)

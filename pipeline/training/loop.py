@@ -87,6 +87,12 @@ def setup(step: Method, student, teacher, *, train: TrainParams, settings: Secti
                        accelerator, settings)
 
 
+def held_out_loader(dataset, tokenizer, train: TrainParams):
+    """Held-out batches as the authors draw them: the held-out split in its fixed order, at the
+    evaluation batch size; the loop's BatchStream starts it again after its last batch."""
+    return loader(dataset, tokenizer, train.eval_batch_size, shuffle=False)
+
+
 def evaluate(model, data_loader, task: Task, accelerator) -> Scores:
     logits, labels = predict_logits(model, data_loader, accelerator)
     return compute_metrics(task, predictions_from_logits(task, logits), labels)
@@ -178,8 +184,7 @@ def train(
     # processes, and each process takes that many steps over its shard.
     train_loader = loader(data.train, tokenizer, train.batch_size, shuffle=True)
     selection_loader = loader(data.selection, tokenizer, train.eval_batch_size, shuffle=False)
-    uses_held_out = step.info.uses_held_out
-    held_loader = loader(data.held_out, tokenizer, train.batch_size, shuffle=True) if uses_held_out else None
+    held_loader = held_out_loader(data.held_out, tokenizer, train) if step.info.uses_held_out else None
     steps = total_steps(len(train_loader), train.epochs, accelerator.num_processes)
 
     # Models, optimizers and schedules; then the loaders.
