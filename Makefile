@@ -15,10 +15,14 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first and pinned: a looser spec downloads gigabytes of CUDA wheels.
 	$(PYTHON) -m pip install --quiet torch==2.13.0
 	$(PYTHON) -m pip install --quiet -c constraints.txt -e '.[test]'
+	# `dvc plots show`'s page, with Vega inside it: offline, DVC's own loads it from a CDN.
+	$(PYTHON) -m stages plots-template
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(RUN) dvc repro
+	@# What a killed run left, if DVC then restored the run from its run-cache.
+	$(RUN) python -m stages clean
 	@echo; cat reports/results.md; echo
 	@echo "Submission zips (one per method):"; ls -1 submissions/*.zip
 

@@ -24,7 +24,7 @@ def stream(task: str, batches: int) -> dict:
     from pipeline.training.batches import loader
 
     split = datasets.load_from_disk(f"data/tokenized/{task}")["train"]
-    tokenizer = load_tokenizer(f"models/{task}/pretrained/student")
+    tokenizer = load_tokenizer(f"models/{task}/student")
     before = resident_mb()
     started = time.perf_counter()
     drawn = 0

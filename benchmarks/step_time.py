@@ -13,6 +13,7 @@ torch and transformers (about 0.5 GB here), and the models.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -145,13 +146,18 @@ def peak_memory_in_subprocess(name: str, shape: Shape, *, precision: str, device
     return float(result.stdout.strip().splitlines()[-1])
 
 
+def cpu_kernels() -> str:
+    """`portable` under the stages' pinned generic kernels (stages/environment.py), else `native`."""
+    return "portable" if os.environ.get("ATEN_CPU_CAPABILITY") == "default" else "native"
+
+
 def run(shape: Shape, *, methods=METHODS, precision="no", device="cpu", threads=2, warmup=3, repeats=10,
         memory=True) -> dict:
     """The benchmark's JSON record: step times, ratios to KD, examples per second, peak memory."""
     torch.set_num_threads(threads)
     seconds = time_steps(methods, shape, precision=precision, device=device, warmup=warmup, repeats=repeats)
     record: dict = {"device": device, "precision": precision, "threads": threads, "shape": asdict(shape),
-                    "repeats": repeats}
+                    "repeats": repeats, "cpu_kernels": cpu_kernels()}
     for name, value in seconds.items():
         key = name.replace("-", "_")
         record[f"{key}_step_s"] = round(value, 4)

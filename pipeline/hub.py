@@ -9,6 +9,7 @@ alternative.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pipeline.errors import InputError
 
@@ -40,3 +41,14 @@ def require_hub(repo_id: str, *, repo_type: str, timeout_s: float, alternative: 
             f"the hub ({endpoint}) is unreachable within {timeout_s:g}s "
             f"({type(error).__name__}) while fetching {repo_type} {repo_id!r}; {alternative}"
         ) from None
+
+
+MODEL_ALTERNATIVE = ("give model.teacher/student.name a local model directory (`dvc exp run -S "
+                     "model.teacher.name=PATH`), or `tiny` to build one offline")
+
+
+def require_model(name: str, *, timeout_s: float) -> None:
+    """Return if the model `name` is a local directory or can be reached on the hub, else raise
+    an InputError naming the offline alternatives."""
+    if not Path(name).is_dir():
+        require_hub(name, repo_type="model", timeout_s=timeout_s, alternative=MODEL_ALTERNATIVE)

@@ -7,7 +7,8 @@
   these semantics any more.
 - `adamw_torch`: `torch.optim.AdamW` (fused): eps after bias correction, decay first. With
   weight decay 0 the only difference is eps's scale: at step 1, eps 1e-6 in `adamw_hf` acts
-  like 3.2e-5 in `adamw_torch`.
+  like 3.2e-5 in `adamw_torch`. On CPU its square roots come from MKL, whose last bit differs
+  between processors: its runs are not the same bytes on every machine.
 LGTM's virtual step (pipeline/distill/virtual_step.py) applies the same optimizer's update.
 The schedule is linear with warm-up, as the authors': `warmup_ratio x total steps` warm-up
 steps, not rounded.
@@ -18,10 +19,20 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 if TYPE_CHECKING:
     from pipeline.settings.params import TrainParams
+
+
+def _sqrt(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """√ of each tensor, correctly rounded. On CPU torch computes float32 square roots with MKL's
+    vector library, whose last bit differs between AMD and Intel processors (docs/reproducibility.md);
+    numpy's is the processor's own instruction, exact everywhere. GPUs round √ exactly already."""
+    if all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in tensors):
+        return [torch.from_numpy(np.sqrt(t.numpy())) for t in tensors]
+    return torch._foreach_sqrt(tensors)
 
 
 def adamw_hf_update(params: list[torch.Tensor], grads: list[torch.Tensor], exp_avgs: list[torch.Tensor],
@@ -34,7 +45,7 @@ def adamw_hf_update(params: list[torch.Tensor], grads: list[torch.Tensor], exp_a
     torch._foreach_add_(exp_avgs, grads, alpha=1.0 - beta1)
     torch._foreach_mul_(exp_avg_sqs, beta2)
     torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
-    denominators = torch._foreach_sqrt(exp_avg_sqs)
+    denominators = _sqrt(exp_avg_sqs)
     torch._foreach_add_(denominators, eps)
     step_size = lr * math.sqrt(1.0 - beta2**step) / (1.0 - beta1**step) if correct_bias else lr
     torch._foreach_addcdiv_(params, exp_avgs, denominators, value=-step_size)

@@ -1,17 +1,20 @@
 """One command per DVC stage, each in the module named like its stage in dvc.yaml.
 
-    python -m stages.distill --task rte --method lgtm     # what dvc.yaml runs
+    python -m stages.distill --method kd                  # what dvc.yaml runs
     python -m stages --help                               # every stage and tool
 
 Each command reads params.yaml (validated whole before any work), calls `pipeline`, and
-writes its outputs atomically. Commands that are not stages (bench, predict, scale) are in
-stages/tools/.
+writes its outputs atomically. Commands that are not stages (predict, clean, bench, scale) are
+in stages/tools/; stages/training.py is what the training stages share.
 """
 
 import os
 
-# Set here, before any stage module imports a Hugging Face library (they read these on import):
-# our logs say what each stage does; the libraries' per-shard and per-map bars only add noise
-# to DVC's output.
+from stages.environment import pin_cpu_kernels
+
+# Set here, before any stage module imports torch or a Hugging Face library (they read these
+# when they load): the same CPU kernels on every machine (stages/environment.py); and no
+# per-shard or per-map progress bars, which only add noise to DVC's output.
+pin_cpu_kernels()
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")

@@ -8,19 +8,9 @@ from __future__ import annotations
 
 import typer
 
-from stages import (
-    distill,
-    download,
-    evaluate,
-    evaluate_teacher,
-    finetune_teacher,
-    pretrained,
-    submit,
-    table,
-    tokenize,
-)
+from stages import distill, download, evaluate, finetune_teacher, params, pretrained, table, tokenize, train
 from stages.command import run
-from stages.tools import bench, predict, scale
+from stages.tools import bench, clean, plots_template, predict, scale
 
 app = typer.Typer(
     name="lgtm",
@@ -29,13 +19,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-# In dvc.yaml's order; the stage `evaluate-teacher` is `evaluate-teacher` here too.
-for name, module in (("download", download), ("pretrained", pretrained), ("tokenize", tokenize),
-                     ("finetune-teacher", finetune_teacher), ("distill", distill),
-                     ("evaluate-teacher", evaluate_teacher), ("evaluate", evaluate), ("submit", submit),
-                     ("table", table)):
+# In dvc.yaml's order.
+for name, module in (("params", params), ("download", download), ("pretrained", pretrained), ("tokenize", tokenize),
+                     ("finetune-teacher", finetune_teacher), ("train", train), ("distill", distill),
+                     ("evaluate", evaluate), ("table", table)):
     app.command(name, rich_help_panel="DVC stages")(module.main)
-for name, module in (("predict", predict), ("bench", bench), ("scale", scale)):
+for name, module in (("predict", predict), ("clean", clean), ("plots-template", plots_template), ("bench", bench),
+                     ("scale", scale)):
     app.command(name, rich_help_panel="Tools (not stages)")(module.main)
 
 

@@ -1,8 +1,9 @@
-"""Stage `download@TASK`: one normalised JSON Lines file per split, and what was skipped.
+"""Stage `download`: every task of `data.tasks` as normalised JSON Lines files, with what was
+skipped and where.
 
-    python -m stages.download --task rte                       # data.source from params.yaml
-    python -m stages.download --task rte --glue-dir ~/glue     # a local GLUE directory
-    python -m stages.download --task rte --source hub          # nyu-mll/glue on the hub
+    python -m stages.download                                  # every task, from data.source
+    python -m stages.download --task rte --glue-dir ~/glue     # one task, from a local GLUE directory
+    python -m stages.download --write-glue-dir ~/synthetic     # the synthetic GLUE files themselves
 
 Writes data/glue/TASK/{split}.jsonl and data/glue/TASK/report.json.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import typer
 
 from stages.command import PARAMS_OPTION, run_main
-from stages.paths import glue_data_dir
+from stages.paths import GLUE_ROOT
 
 log = logging.getLogger("download")
 
@@ -28,42 +29,48 @@ class Source(str, Enum):
 
 
 def main(
-    task: str = typer.Option(..., help="A GLUE task: cola sst2 mrpc stsb qqp mnli qnli rte wnli ax."),
+    task: list[str] | None = typer.Option(None, help="A GLUE task (repeatable); default: data.tasks."),
     source: Source | None = typer.Option(None, help="Overrides data.source (synthetic, dir or hub)."),
     glue_dir: Path | None = typer.Option(None, help="A GLUE directory (implies --source dir)."),
+    write_glue_dir: Path | None = typer.Option(None, help="Write the synthetic GLUE files here and stop."),
     params_file: Path = PARAMS_OPTION,
 ) -> None:
-    """Read a GLUE task from its source into normalised split files."""
+    """Read GLUE tasks from their source into normalised split files."""
     from pipeline.atomic import atomic_path, write_json
     from pipeline.glue.normalized import split_path, write_split
-    from pipeline.glue.sources import task_splits
+    from pipeline.glue.sources import task_splits, write_synthetic_glue
     from pipeline.glue.tasks import get_task
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)
-    glue_task = get_task(task)
+    tasks = [get_task(name) for name in (task or params.data.tasks)]
+    if write_glue_dir is not None:
+        write_synthetic_glue(write_glue_dir, tasks, params.data.synthetic)
+        log.info("wrote the synthetic GLUE files of %s to %s", ", ".join(t.name for t in tasks), write_glue_dir)
+        return
     chosen = source.value if source else ("dir" if glue_dir else params.data.source)
-    splits = task_splits(
-        glue_task, source=chosen, glue_dir=str(glue_dir) if glue_dir else params.data.glue_dir,
-        synthetic_data=params.data.synthetic, max_malformed_fraction=params.data.max_malformed_fraction,
-        hub_timeout_s=params.hub_timeout_s,
-    )
-    report = {"task": task, "source": chosen, "splits": {}}
-    with atomic_path(glue_data_dir(task)) as out:
-        out.mkdir()
-        for split, examples, file_report in splits:
-            rows = write_split(split_path(out, split.name), examples)
-            entry = {"examples": rows}
-            if file_report is not None:
-                entry["file"] = file_report.as_dict()
-                skipped = ", ".join(f"{reason} {n}" for reason, n in file_report.skipped.items()) or "none"
-                log.info("%s %s (%s): %d rows, kept %d, skipped: %s",
-                         task, split.name, split.filename, file_report.rows, rows, skipped)
-            else:
-                log.info("%s %s: %d examples", task, split.name, rows)
-            report["splits"][split.name] = entry
-        write_json(out / "report.json", report)
-    log.info("wrote %s", glue_data_dir(task))
+    for glue_task in tasks:
+        splits = task_splits(
+            glue_task, source=chosen, glue_dir=str(glue_dir) if glue_dir else params.data.glue_dir,
+            synthetic_data=params.data.synthetic, max_malformed_fraction=params.data.max_malformed_fraction,
+            hub_timeout_s=params.hub_timeout_s,
+        )
+        report = {"task": glue_task.name, "source": chosen, "splits": {}}
+        with atomic_path(GLUE_ROOT / glue_task.name) as out:
+            out.mkdir()
+            for split, examples, file_report in splits:
+                rows = write_split(split_path(out, split.name), examples)
+                entry = {"examples": rows}
+                if file_report is not None:
+                    entry["file"] = file_report.as_dict()
+                    skipped = ", ".join(f"{reason} {n}" for reason, n in file_report.skipped.items()) or "none"
+                    log.info("%s %s (%s): %d rows, kept %d, skipped: %s",
+                             glue_task.name, split.name, split.filename, file_report.rows, rows, skipped)
+                else:
+                    log.info("%s %s: %d examples", glue_task.name, split.name, rows)
+                report["splits"][split.name] = entry
+            write_json(out / "report.json", report)
+    log.info("wrote %s", ", ".join(str(GLUE_ROOT / t.name) for t in tasks))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,18 @@
-"""Stage `evaluate@TASK-METHOD`: a method's kept student, scored and predicted.
+"""Stage `evaluate`: every run's kept student scored and predicted, and each method's
+benchmark-server zip.
 
-    python -m stages.evaluate --task mnli --method lgtm
+    python -m stages.evaluate
 
-Reads the logits the training stage saved for the kept checkpoint (runs/TASK/METHOD/outputs/)
-and writes metrics/TASK/METHOD.json (every dev split, MNLI matched and mismatched, with the
-majority-class baseline of each and the run's selection record) and predictions/METHOD/TASK/
-(the test sets in the benchmark server's format; MNLI's also has MNLI-mm.tsv and AX.tsv).
+For the teacher alone and each method of `methods`, on each task of `tasks`: reads the logits
+the training stage saved for the kept checkpoint (runs/RUN/TASK/outputs/) and writes
+metrics/RUN/TASK.json (every dev split, MNLI matched and mismatched, with the majority-class
+baseline of each and the run's selection record) and predictions/RUN/TASK/ (the test sets in
+the server's format; MNLI's also has MNLI-mm.tsv and AX.tsv). Then, for each method,
+submissions/METHOD.zip (all 11 files; tasks not trained are filled with the training majority
+class) and submissions/METHOD.json (which files were predicted, which filled).
 
-The model is applied while training has it loaded: a stage process that loads a model first
-spends seconds importing torch and transformers. This stage needs numpy alone, so changing how
-metrics or server files are made reruns it in a second, never a training run.
+The model is applied while training has it loaded: this stage needs numpy alone, so changing
+how metrics or server files are made reruns it in seconds, never a training run.
 """
 
 from __future__ import annotations
@@ -17,29 +20,35 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import typer
-
 from stages.command import PARAMS_OPTION, run_main
-from stages.paths import glue_data_dir, metrics_file, predictions_dir, run_dir
+from stages.paths import GLUE_ROOT, METRICS_DIR, PREDICTIONS_ROOT, SUBMISSIONS_DIR, glue_data_dir, run_dir
 
 log = logging.getLogger("evaluate")
 
 
-def main(
-    task: str = typer.Option(..., help="A trainable GLUE task."),
-    method: str = typer.Option(..., help="A method of params.yaml's `methods`."),
-    params_file: Path = PARAMS_OPTION,
-) -> None:
-    """Dev metrics and test predictions of a method's run."""
+def main(params_file: Path = PARAMS_OPTION) -> None:
+    """Dev metrics, test predictions and submission zips of every run."""
+    from pipeline.atomic import write_json
     from pipeline.glue.normalized import split_path
     from pipeline.glue.tasks import get_task
     from pipeline.reporting.evaluation import evaluate_run
+    from pipeline.reporting.submission import build_submission
+    from pipeline.settings.methods import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
 
-    load_params(params_file)  # every stage validates params.yaml before any work
-    evaluate_run(get_task(task), run_dir(task, method), split_path(glue_data_dir(task), "train"),
-                           metrics_path=metrics_file(task, method), predictions_dir=predictions_dir(method, task))
-    log.info("wrote %s and %s", metrics_file(task, method), predictions_dir(method, task))
+    params = load_params(params_file)
+    for run in [FINETUNE_TEACHER, *params.methods.all()]:
+        for task in params.tasks:
+            evaluate_run(get_task(task), run_dir(run, task), split_path(glue_data_dir(task), "train"),
+                         metrics_path=METRICS_DIR / run / f"{task}.json", predictions_dir=PREDICTIONS_ROOT / run / task)
+    for method in params.methods.all():
+        zip_path = SUBMISSIONS_DIR / f"{method}.zip"
+        report = build_submission([PREDICTIONS_ROOT / method / task for task in params.tasks], GLUE_ROOT, zip_path)
+        write_json(zip_path.with_suffix(".json"), report)
+        if report["filled_with_majority_class"]:
+            log.warning("%s: not trained, filled with the training majority class: %s", zip_path,
+                        ", ".join(report["filled_with_majority_class"]))
+    log.info("wrote %s, %s and %s", METRICS_DIR, PREDICTIONS_ROOT, SUBMISSIONS_DIR)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,17 @@ from pathlib import Path
 
 from pipeline.settings.methods import FINETUNE_TEACHER
 
+PARAMS_CHECKED = Path("data/params-checked.txt")
 GLUE_ROOT = Path("data/glue")
+TOKENIZED_ROOT = Path("data/tokenized")
+MODELS_ROOT = Path("models")
+RUNS_ROOT = Path("runs")
+LIVE_ROOT = Path("live")
+CHECKPOINTS_ROOT = Path("checkpoints")
+METRICS_DIR = Path("metrics")
+PREDICTIONS_ROOT = Path("predictions")
+SUBMISSIONS_DIR = Path("submissions")
+REPORTS_DIR = Path("reports")
 
 
 def glue_data_dir(task: str) -> Path:
@@ -15,48 +25,24 @@ def glue_data_dir(task: str) -> Path:
 
 
 def pretrained_dir(task: str) -> Path:
-    return Path("models") / task / "pretrained"
+    return MODELS_ROOT / task
 
 
 def tokenized_dir(task: str) -> Path:
-    return Path("data/tokenized") / task
+    return TOKENIZED_ROOT / task
 
 
-def run_dir(task: str, run: str) -> Path:
-    return Path("runs") / task / run
+def run_dir(run: str, task: str) -> Path:
+    return RUNS_ROOT / run / task
 
 
-def checkpoint_dir(task: str, run: str) -> Path:
-    return Path("checkpoints") / task / run
-
-
-def live_dir(task: str, run: str) -> Path:
-    return Path("live") / task / run
-
-
-def metrics_file(task: str, run: str) -> Path:
-    return Path("metrics") / task / f"{run}.json"
-
-
-def predictions_dir(run: str, task: str) -> Path:
-    return Path("predictions") / run / task
-
-
-def submission_zip(method: str) -> Path:
-    return Path("submissions") / f"{method}.zip"
-
-
-REPORTS_DIR = Path("reports")
-METRICS_DIR = Path("metrics")
-
-
-def run_layout(task: str, run: str) -> dict[str, Path]:
+def run_layout(run: str, task: str) -> dict[str, Path]:
     """The paths of a training run, as `pipeline.training.run.RunPaths` names them."""
     return {
         "tokenized": tokenized_dir(task),
         "pretrained": pretrained_dir(task),
-        "finetuned_teacher": run_dir(task, FINETUNE_TEACHER) / "model",
-        "run": run_dir(task, run),
-        "live": live_dir(task, run),
-        "checkpoints": checkpoint_dir(task, run),
+        "finetuned_teacher": run_dir(FINETUNE_TEACHER, task) / "model",
+        "run": run_dir(run, task),
+        "live": LIVE_ROOT / run / task,
+        "checkpoints": CHECKPOINTS_ROOT / run / task,
     }

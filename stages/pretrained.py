@@ -1,10 +1,12 @@
-"""Stage `pretrained@TASK`: the starting teacher and student as model directories.
+"""Stage `pretrained`: the starting teacher and student of every task of `tasks`.
 
-    python -m stages.pretrained --task rte
+    python -m stages.pretrained                 # every task of `tasks`
+    python -m stages.pretrained --task rte      # one
 
-Writes models/TASK/pretrained/{teacher,student}/ (config, weights, tokenizer, label names).
-For `tiny` models the tokenizer is trained on data/glue/TASK/train.jsonl, and both models are
-pre-trained on it as masked language models (model.tiny_pretraining).
+Writes models/TASK/{teacher,student}/ (config, weights, tokenizer, label names). `tiny`
+models share one vocabulary, learnt from the training text of every task of `data.tasks`, and
+one masked-LM pre-training on it (model.tiny_pretraining); each task gets a copy under a
+classification head of its own.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from stages.paths import glue_data_dir, pretrained_dir
 log = logging.getLogger("pretrained")
 
 
-def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_file: Path = PARAMS_OPTION) -> None:
-    """Build or fetch the teacher and student a task starts from."""
+def main(task: list[str] | None = typer.Option(None, help="A trainable GLUE task (repeatable); default: tasks."),
+         params_file: Path = PARAMS_OPTION) -> None:
+    """Build or fetch the teacher and student each task starts from."""
     from pipeline.atomic import atomic_path
     from pipeline.glue.normalized import read_split, split_path
     from pipeline.glue.tasks import get_task
@@ -29,25 +32,25 @@ def main(task: str = typer.Option(..., help="A trainable GLUE task."), params_fi
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)
-    glue_task = get_task(task)
-    train_file = split_path(glue_data_dir(task), "train")
+    texts_from = [get_task(name) for name in params.data.tasks if not get_task(name).predicted_with]
 
     def train_examples():
-        for example in read_split(train_file):
-            yield example["text_a"], example["text_b"]
+        for source in texts_from:
+            for example in read_split(split_path(glue_data_dir(source.name), "train")):
+                yield example["text_a"], example["text_b"]
 
-    teacher, student, tokenizer = starting_models(
-        params.model, task=glue_task, train_examples=train_examples, max_seq_length=params.data.max_seq_length,
-        seed=params.seed, timeout_s=params.hub_timeout_s,
-    )
-    with atomic_path(pretrained_dir(task)) as out:
-        for role, model in (("teacher", teacher), ("student", student)):
-            model.save_pretrained(out / role)
-            tokenizer.save_pretrained(out / role)
-            n_params = sum(p.numel() for p in model.parameters())
-            log.info("%s %s: %s, %.2fM parameters, vocabulary %d", task, role, model.config.model_type,
-                     n_params / 1e6, len(tokenizer))
-    log.info("wrote %s", pretrained_dir(task))
+    models = starting_models(params.model, tasks=[get_task(name) for name in (task or params.tasks)],
+                             train_examples=train_examples, max_seq_length=params.data.max_seq_length, seed=params.seed,
+                             timeout_s=params.hub_timeout_s)
+    for glue_task, teacher, student, tokenizer in models:
+        with atomic_path(pretrained_dir(glue_task.name)) as out:
+            for role, model in (("teacher", teacher), ("student", student)):
+                model.save_pretrained(out / role)
+                tokenizer.save_pretrained(out / role)
+                n_params = sum(p.numel() for p in model.parameters())
+                log.info("%s %s: %s, %.2fM parameters, vocabulary %d", glue_task.name, role, model.config.model_type,
+                         n_params / 1e6, len(tokenizer))
+        log.info("wrote %s", pretrained_dir(glue_task.name))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stage `table`: the paper's results table from the evaluate stages.
+"""Stage `table`: the results table from the evaluate stage's metrics.
 
     python -m stages.table
 
@@ -16,13 +16,13 @@ from stages.paths import METRICS_DIR, REPORTS_DIR
 
 
 def main(params_file: Path = PARAMS_OPTION) -> None:
-    """Regenerate the results table (teacher and each method, the paper's columns)."""
+    """Regenerate the results table (the teacher and each method, every trained task)."""
     from pipeline.reporting.table import results_frame, write_tables
     from pipeline.settings.methods import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)
-    frame = results_frame(METRICS_DIR, [FINETUNE_TEACHER, *params.methods])
+    frame = results_frame(METRICS_DIR, [FINETUNE_TEACHER, *params.methods.all()], params.tasks)
     paths = write_tables(frame, REPORTS_DIR)
     typer.echo(paths["md"].read_text())
 

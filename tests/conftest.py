@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,14 +38,13 @@ def small_params(tmp_path) -> Path:
     return path
 
 
-def run_stage(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`python -m stages ARGS` in `cwd`, as DVC runs it."""
-    env_path = f"{REPO}"
+def run_stage(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python -m stages ARGS` in `cwd`, as DVC runs it (with `env` added to the environment)."""
     return subprocess.run(
         [sys.executable, "-m", "stages", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**__import__("os").environ, "PYTHONPATH": env_path},
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
     )

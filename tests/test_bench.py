@@ -24,6 +24,13 @@ def test_bench_prints_one_json_line_with_times_ratios_and_memory(tmp_path):
         if method != "kd":
             assert record[f"{method}_over_kd"] == pytest.approx(record[f"{method}_step_s"] / record["kd_step_s"], rel=0.02)
     assert record["shape"]["hidden"] == 32 and record["threads"] == 2
+    assert record["cpu_kernels"] == "portable"  # the stages' pinned kernels, unless LGTM_NATIVE_CPU=1
+
+
+def test_bench_says_when_it_measures_the_machines_own_kernels(tmp_path):
+    result = run_stage("bench", *TINY, "--methods", "kd", "--no-memory", cwd=tmp_path, env={"LGTM_NATIVE_CPU": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout)["cpu_kernels"] == "native"
 
 
 def test_bench_refuses_an_unknown_method(tmp_path):

@@ -60,7 +60,7 @@ def repo(tmp_path_factory) -> Path:
         shutil.copy2(REPO / name, root / name)
 
     preset = yaml.safe_load((root / "conf/preset/demo.yaml").read_text())
-    preset.update(tasks=["rte"], methods=["kd", "lgtm"])
+    preset.update(tasks=["rte"], methods={"pretrained": ["lgtm"], "teacher": ["kd"]})
     preset["data"]["synthetic"].update(train_rows=100, dev_rows=20, test_rows=20)
     preset["train"].update(epochs=1, eval_steps=5, batch_size=16)
     preset["model"]["tiny_pretraining"]["steps"] = QUICK_PRETRAINING_STEPS
@@ -84,13 +84,15 @@ def first_repro(repo) -> str:
 
 def test_repro_runs_the_whole_dag_then_is_a_no_op(repo, first_repro):
     output = first_repro
-    assert {"download@ax", "tokenize@rte", "finetune-teacher@rte", "distill@rte-kd", "distill@rte-lgtm",
-            "evaluate-teacher@rte", "evaluate@rte-lgtm", "submit@kd", "submit@lgtm", "table"} <= stages_run(output)
+    assert stages_run(output) == {"params", "download", "pretrained", "tokenize", "finetune-teacher", "distill@kd",
+                                  "train@lgtm", "evaluate", "table"}
     for method in ("kd", "lgtm"):
         with zipfile.ZipFile(repo / "submissions" / f"{method}.zip") as archive:
             assert len(archive.namelist()) == 11
-        assert json.loads((repo / "metrics/rte" / f"{method}.json").read_text())["dev"]["dev"]["accuracy"] >= 0
+        assert json.loads((repo / "metrics" / method / "rte.json").read_text())["dev"]["dev"]["accuracy"] >= 0
     assert (repo / "reports/results.md").read_text().count("\n") == 2 + 3  # header, rule, teacher, KD, LGTM
+    tracked = subprocess.run(["git", "ls-files", "metrics"], cwd=repo, capture_output=True, text=True).stdout.split()
+    assert "metrics/lgtm/rte.json" in tracked  # in git, so that `dvc exp show` on a clone has them
     again = sh("dvc", "repro", cwd=repo)
     assert "Data and pipelines are up to date." in again and not stages_run(again)
     assert changed_stages(repo) == set()
@@ -99,16 +101,15 @@ def test_repro_runs_the_whole_dag_then_is_a_no_op(repo, first_repro):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda p: p["data"].update(max_seq_length=32), {"pretrained@rte", "tokenize@rte"}),
-        (lambda p: p["model"]["student"].update(intermediate=64), {"pretrained@rte"}),
-        (lambda p: p["data"]["synthetic"].update(label_noise=0.1),
-         {f"download@{t}" for t in ("cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli", "ax")}),
-        (lambda p: p["train"].update(learning_rate=5e-5), {"distill@rte-kd", "distill@rte-lgtm"}),
-        (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"finetune-teacher@rte", "distill@rte-kd", "distill@rte-lgtm"}),
-        (lambda p: p.update(methods=["kd"]), {"table"}),
-        (lambda p: p["lgtm"].update(radius=0.1), {"distill@rte-lgtm"}),  # a method's knob: its runs only
-        (lambda p: p["held_out"].update(source="train_slice"), {"finetune-teacher@rte", "distill@rte-kd",
-                                                                 "distill@rte-lgtm"}),
+        (lambda p: p["data"].update(max_seq_length=32), {"params", "pretrained", "tokenize"}),
+        (lambda p: p["model"]["student"].update(intermediate=64), {"params", "pretrained"}),
+        (lambda p: p["data"]["synthetic"].update(label_noise=0.1), {"params", "download"}),
+        (lambda p: p["train"].update(learning_rate=5e-5), {"params", "distill@kd", "train@lgtm"}),
+        (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"params", "finetune-teacher", "distill@kd", "train@lgtm"}),
+        (lambda p: p["methods"].update(teacher=[]), {"params", "evaluate", "table"}),
+        (lambda p: p["lgtm"].update(radius=0.1), {"params", "train@lgtm"}),  # a method's knob: its runs only
+        (lambda p: p["held_out"].update(source="train_slice"), {"params", "finetune-teacher", "distill@kd", "train@lgtm"}),
+        (lambda p: p["launch"].update(workers=1, checkpoint_steps=7), {"params"}),  # how, not what
     ],
 )
 def test_a_knob_invalidates_exactly_the_stages_that_read_it(repo, first_repro, edit, expected):
@@ -125,8 +126,8 @@ def test_exp_run_set_param_reruns_only_what_reads_it(repo, first_repro):
     # The student's learning rate: its runs, then what reads their outputs (submit and table
     # only where the predictions or metrics came out different); nothing upstream.
     ran = stages_run(output)
-    retrained = {"distill@rte-kd", "distill@rte-lgtm", "evaluate@rte-kd", "evaluate@rte-lgtm"}
-    assert retrained <= ran <= retrained | {"submit@kd", "submit@lgtm", "table"}
+    retrained = {"params", "distill@kd", "train@lgtm", "evaluate"}
+    assert retrained <= ran <= retrained | {"table"}
     shown = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo))
     experiments = [exp for commit in shown for exp in (commit.get("experiments") or [])]
     runs = [run for exp in experiments for run in exp["revs"] if run.get("name") == "lr5e-4"]
@@ -135,12 +136,12 @@ def test_exp_run_set_param_reruns_only_what_reads_it(repo, first_repro):
     params = data["params"]["params.yaml"]["data"]
     assert params["train"]["learning_rate"] == 5e-4
     assert params["preset"] == "demo" and params["tasks"] == ["rte"]  # composed from conf/, not edited
-    assert "accuracy" in data["metrics"]["metrics/rte/lgtm.json"]["data"]["dev"]["dev"]
+    assert "accuracy" in data["metrics"]["metrics/lgtm/rte.json"]["data"]["dev"]["dev"]
 
 
 def test_what_a_killed_stage_leaves_half_written_is_invisible_to_dvc(repo, first_repro):
     """pipeline/atomic.py writes beside an output as `.NAME.tmp-PID`; a SIGKILL leaves it."""
-    stale_metrics = repo / "metrics/rte/.kd.json.tmp-999"
+    stale_metrics = repo / "metrics/kd/.rte.json.tmp-999"
     stale_predictions = repo / "predictions/kd/.rte.tmp-999"
     stale_metrics.write_text('{"dev": {"dev": {"accuracy": 0.1')  # cut short
     stale_predictions.mkdir()
@@ -152,3 +153,80 @@ def test_what_a_killed_stage_leaves_half_written_is_invisible_to_dvc(repo, first
     finally:
         stale_metrics.unlink()
         shutil.rmtree(stale_predictions)
+
+
+def outputs_in_place(repo: Path) -> dict[str, bytes]:
+    """A few outputs of every stage but `params` (whose failure is the point), by path."""
+    paths = ["data/glue/cola/train.jsonl", "models/rte/student/config.json",
+             "data/tokenized/rte/dataset_dict.json", "runs/finetune-teacher/rte/summary.json",
+             "runs/lgtm/rte/summary.json", "runs/kd/rte/summary.json", "metrics/lgtm/rte.json", "reports/results.md"]
+    return {path: (repo / path).read_bytes() for path in paths}
+
+
+def dvc_fails(*args: str, repo: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO),
+           "HF_ENDPOINT": "http://127.0.0.1:9"}  # a closed port: the hub is unreachable at once
+    result = subprocess.run(["dvc", *args], cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode != 0, result.stdout[-2000:]
+    return result
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda p: p["train"].update(learning_rat=p["train"].pop("learning_rate")),
+         "error: params.yaml: train.learning_rat: unknown key; allowed keys: batch_size, "),
+        (lambda p: p["train"].update(learning_rate=-1),
+         "error: params.yaml: train.learning_rate: Input should be greater than 0 (got -1)"),
+        (lambda p: p["launch"].update(checkpoint_step=5),  # a key that no stage reads
+         "error: params.yaml: launch.checkpoint_step: unknown key; allowed keys: workers, checkpoint_steps"),
+    ],
+)
+def test_bad_params_stop_dvc_repro_before_any_output_is_removed(repo, first_repro, edit, message):
+    before = outputs_in_place(repo)
+    original = (repo / "params.yaml").read_text()
+    try:
+        edit_params(repo, edit)
+        result = dvc_fails("repro", repo=repo)
+    finally:
+        (repo / "params.yaml").write_text(original)
+    assert message in result.stderr
+    assert "Running stage 'params'" in result.stdout and result.stdout.count("Running stage") == 1
+    assert outputs_in_place(repo) == before
+
+
+def test_an_experiment_on_an_unreachable_hub_fails_fast_and_keeps_the_data(repo, first_repro):
+    before = outputs_in_place(repo)
+    try:
+        result = dvc_fails("exp", "run", "-S", "preset=paper", repo=repo)
+    finally:
+        sh("git", "checkout", "--", "params.yaml", cwd=repo)
+    assert "is unreachable" in result.stderr and "-S data.source=dir -S data.glue_dir=PATH" in result.stderr
+    assert outputs_in_place(repo) == before
+
+
+def test_plots_render_offline(repo, first_repro, tmp_path):
+    """The page `dvc plots show` writes carries Vega itself: no script is fetched from a CDN."""
+    sh(sys.executable, "-m", "stages", "plots-template", cwd=repo)
+    sh("dvc", "plots", "show", "-o", str(tmp_path / "plots"), cwd=repo)
+    page = (tmp_path / "plots/index.html").read_text()
+    assert "<script src=" not in page and "cdn.jsdelivr" not in page
+    assert page.count("vegaEmbed(") >= 4 and "live/lgtm/rte/plots/metrics/eval/student/accuracy.tsv" in page
+    # Drawn, not only written: a headless browser without network renders every plot to SVG.
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    assert browser, "a headless Chromium is needed to check that the plots draw offline"
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                          "--proxy-server=127.0.0.1:9", "--dump-dom", (tmp_path / "plots/index.html").as_uri()],
+                         capture_output=True, text=True, timeout=300).stdout
+    assert dom.count('role="graphics-document"') == page.count("vegaEmbed(")
+
+
+def test_exp_show_on_a_fresh_clone_has_every_metric(repo, first_repro, tmp_path):
+    """The metrics are in git: a clone that has run nothing still shows the committed run's."""
+    clone = tmp_path / "clone"
+    sh("git", "clone", "-q", str(repo), str(clone), cwd=tmp_path)
+    table = sh("dvc", "exp", "show", "--no-pager", "--only-changed", "--keep", "lgtm/rte.json", cwd=clone)
+    assert "!" not in table
+    shown = json.loads(sh("dvc", "exp", "show", "--json", cwd=clone))
+    metrics = shown[0]["data"]["metrics"]
+    assert metrics["metrics/lgtm/rte.json"]["data"]["dev"]["dev"]["accuracy"] >= 0

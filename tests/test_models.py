@@ -19,13 +19,19 @@ PAIRS = [(text, "the cat slept .") for text in TEXTS]
 TINY = {"name": "tiny", "layers": 2, "hidden": 32, "heads": 2, "intermediate": 64}
 
 
-def tiny_pair(task="mnli", seed=0, pretraining_steps=0):
+def tiny_models(tasks=("mnli",), seed=0, pretraining_steps=0):
+    """{task: (teacher, student, tokenizer)} of tiny models."""
     models = ModelParams(
         teacher=ModelSpec(**TINY), student=ModelSpec(**{**TINY, "layers": 1}), tiny_vocab_size=200,
         tiny_pretraining=TinyPretrainingParams(steps=pretraining_steps, batch_size=8, learning_rate=5e-3),
     )
-    return starting_models(models, task=TASKS[task], train_examples=lambda: iter(PAIRS), max_seq_length=32,
-                           seed=seed, timeout_s=1)
+    built = starting_models(models, tasks=[TASKS[task] for task in tasks], train_examples=lambda: iter(PAIRS),
+                            max_seq_length=32, seed=seed, timeout_s=1)
+    return {task.name: rest for task, *rest in built}
+
+
+def tiny_pair(task="mnli", seed=0, pretraining_steps=0):
+    return tiny_models((task,), seed, pretraining_steps)[task]
 
 
 def test_wordpiece_tokenizer_is_learnt_and_deterministic():
@@ -98,6 +104,15 @@ def test_masked_lm_pretraining_trains_the_encoder_only():
     for name, tensor in before.items():
         unchanged = torch.equal(tensor, after[name])
         assert unchanged == name.startswith(("classifier.", "bert.pooler.")), name
+
+
+def test_every_task_starts_from_one_pretrained_encoder_under_a_head_of_its_own():
+    built = tiny_models(("mnli", "rte", "stsb"), pretraining_steps=4)
+    encoders = {task: teacher.bert.state_dict() for task, (teacher, _, _) in built.items()}
+    assert all(torch.equal(encoders["mnli"][name], encoders[task][name]) for task in ("rte", "stsb")
+               for name in encoders["mnli"])
+    assert [built[task][0].config.num_labels for task in ("mnli", "rte", "stsb")] == [3, 2, 1]
+    assert built["rte"][2] is built["mnli"][2]  # one tokenizer
 
 
 def test_starting_models_pretrain_tiny_models_reproducibly():

@@ -32,8 +32,10 @@ def prepared(tmp_path_factory) -> Path:
     cwd = tmp_path_factory.mktemp("prepared")
     params = stage_test_params()
     params.update(tasks=["rte"])
+    params["data"]["tasks"] = ["rte"]  # the tiny vocabulary and pre-training text: RTE's alone
     params["data"]["synthetic"].update(train_rows=192, dev_rows=40, test_rows=20)
-    params["train"].update(epochs=6, batch_size=16, eval_steps=5, checkpoint_steps=4)
+    params["train"].update(epochs=6, batch_size=16, eval_steps=5)
+    params["launch"].update(checkpoint_steps=4)
     (cwd / "params.yaml").write_text(yaml.safe_dump(params))
     for stage in ("download", "pretrained", "tokenize"):
         result = run_stage(stage, "--task", "rte", cwd=cwd)
@@ -50,25 +52,28 @@ def copy_of(prepared: Path, tmp_path: Path, name: str) -> Path:
 def run_files(cwd: Path, method: str = "lgtm") -> dict[str, bytes]:
     """Every file a training run writes, by path."""
     files = {}
-    for root in (f"runs/rte/{method}", f"live/rte/{method}"):
+    for root in (f"runs/{method}/rte", f"live/{method}/rte"):
         for path in sorted((cwd / root).rglob("*")):
             if path.is_file():
                 files[str(path.relative_to(cwd))] = path.read_bytes()
     return files
 
 
+STAGE_OF = {"lgtm": "train", "kd": "distill"}
+
+
 def train(cwd: Path, method: str = "lgtm") -> subprocess.CompletedProcess:
-    result = run_stage("distill", "--task", "rte", "--method", method, cwd=cwd)
+    result = run_stage(STAGE_OF[method], "--method", method, "--task", "rte", cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
 def kill_after_first_checkpoint(cwd: Path, method: str = "lgtm") -> int:
     """Start the run, SIGKILL it once a checkpoint exists, return that checkpoint's step."""
-    process = subprocess.Popen([sys.executable, "-m", "stages", "distill", "--task", "rte", "--method", method], cwd=cwd,
+    process = subprocess.Popen([sys.executable, "-m", "stages", STAGE_OF[method], "--method", method, "--task", "rte"], cwd=cwd,
                                env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    progress = cwd / f"checkpoints/rte/{method}/latest/progress.json"
+    progress = cwd / f"checkpoints/{method}/rte/latest/progress.json"
     deadline = time.monotonic() + 120
     while not progress.exists():
         assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
@@ -85,7 +90,7 @@ def uninterrupted(prepared, tmp_path_factory) -> dict[str, bytes]:
     """The files of an LGTM run that nothing interrupted."""
     cwd = copy_of(prepared, tmp_path_factory.mktemp("uninterrupted"), "run")
     train(cwd)
-    assert not (cwd / "checkpoints/rte/lgtm").exists()  # a finished run keeps no checkpoint
+    assert not (cwd / "checkpoints/lgtm/rte/latest").exists()  # a finished run keeps nothing to resume
     return run_files(cwd)
 
 
@@ -94,11 +99,11 @@ def test_killed_run_resumes_and_ends_bit_for_bit_like_an_uninterrupted_one(prepa
     killed = copy_of(prepared, tmp_path, "killed")
     step = kill_after_first_checkpoint(killed)
     assert 4 <= step < 72 and step % 4 == 0
-    assert not (killed / "runs/rte/lgtm").exists() and not (killed / "live/rte/lgtm").exists()
+    assert not (killed / "runs/lgtm/rte").exists() and not (killed / "live/lgtm/rte").exists()
     resumed = train(killed)
     assert f"resuming from the checkpoint of step {step}" in resumed.stderr
     assert run_files(killed) == uninterrupted
-    assert not list((killed / "runs/rte").glob(".lgtm.tmp-*"))  # the killed run's leftovers are gone
+    assert not list((killed / "runs/lgtm").glob(".rte.tmp-*"))  # the killed run's leftovers are gone
 
 
 def test_a_kd_checkpoint_leaves_out_the_frozen_teacher_and_resumes_bit_for_bit(prepared, tmp_path):
@@ -109,7 +114,7 @@ def test_a_kd_checkpoint_leaves_out_the_frozen_teacher_and_resumes_bit_for_bit(p
     uninterrupted = copy_of(with_teacher, tmp_path, "kd-uninterrupted")
     train(uninterrupted, "kd")
     step = kill_after_first_checkpoint(with_teacher, "kd")
-    state = with_teacher / "checkpoints/rte/kd/latest/state"
+    state = with_teacher / "checkpoints/kd/rte/latest/state"
     assert sorted(p.name for p in state.glob("model*")) == ["model.safetensors"]
     resumed = train(with_teacher, "kd")
     assert f"resuming from the checkpoint of step {step}" in resumed.stderr
@@ -134,11 +139,11 @@ def test_nan_loss_stops_the_stage_with_the_step(prepared, tmp_path):
     cwd = copy_of(prepared, tmp_path, "nan")
     # Logits divided by a temperature of 1e-45 overflow: the soft-label loss is NaN at once.
     set_params(cwd, lambda p: p["lgtm"].update(temperature=1e-45, init_classifier_to_zero=False))
-    result = run_stage("distill", "--task", "rte", "--method", "lgtm", cwd=cwd)
+    result = run_stage("train", "--method", "lgtm", "--task", "rte", cwd=cwd)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == \
         "error: teacher_loss is nan at step 1; no checkpoint was written yet; lower the learning rate or check the data"
-    assert not (cwd / "runs/rte/lgtm").exists()
+    assert not (cwd / "runs/lgtm/rte").exists()
 
 
 def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
@@ -162,10 +167,54 @@ def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
 
     monkeypatch.setitem(STEPS, "finetune", BreaksAtStepSix)
     monkeypatch.chdir(prepared)
-    paths = RunPaths(Path("data/tokenized/rte"), Path("models/rte/pretrained"), Path("runs/rte/finetune-teacher/model"),
-                     Path("runs/rte/breaks"), Path("live/rte/breaks"), Path("checkpoints/rte/breaks"))
+    paths = RunPaths(Path("data/tokenized/rte"), Path("models/rte"), Path("runs/finetune-teacher/rte/model"),
+                     Path("runs/breaks/rte"), Path("live/breaks/rte"), Path("checkpoints/breaks/rte"))
     with pytest.raises(TrainingDiverged, match=r"student_loss is nan at step 6; the checkpoint of step 4 is kept in "
-                                               r"checkpoints/rte/breaks/latest"):
+                                               r"checkpoints/breaks/rte/latest"):
         train_run(load_params("params.yaml"), get_task("rte"), "finetune", paths)
-    assert yaml.safe_load((prepared / "checkpoints/rte/breaks/latest/progress.json").read_text())["step"] == 4
-    assert not (prepared / "runs/rte/breaks").exists()
+    assert yaml.safe_load((prepared / "checkpoints/breaks/rte/latest/progress.json").read_text())["step"] == 4
+    assert not (prepared / "runs/breaks/rte").exists()
+
+
+def test_a_finished_run_is_copied_not_trained_again_while_nothing_it_reads_changes(prepared, uninterrupted, tmp_path):
+    """A stage trains every task: adding a task must not retrain the others. DVC removes the
+    stage's outputs before it runs; the finished run kept in checkpoints/ comes back."""
+    cwd = copy_of(prepared, tmp_path, "reused")
+    train(cwd)
+    for output in ("runs/lgtm", "live/lgtm"):
+        shutil.rmtree(cwd / output)
+    again = train(cwd)
+    assert "the finished run of these params, inputs and code is kept: copied, not trained" in again.stderr
+    assert run_files(cwd) == uninterrupted
+    set_params(cwd, lambda p: p["lgtm"].update(radius=0.02))
+    changed = train(cwd)
+    assert "copied, not trained" not in changed.stderr and "steps in" in changed.stderr
+
+
+def test_clean_removes_a_checkpoint_whose_run_is_finished_in_the_workspace(prepared, uninterrupted, tmp_path):
+    """What DVC leaves when it restores a killed run's outputs from its run-cache."""
+    cwd = copy_of(prepared, tmp_path, "restored")
+    kill_after_first_checkpoint(cwd)
+    checkpoint = cwd / "checkpoints/lgtm/rte/latest"
+    assert run_stage("clean", cwd=cwd).returncode == 0
+    assert checkpoint.exists()  # the run is not finished here: a rerun resumes from it
+    for path, data in uninterrupted.items():  # the run-cache restores the finished run
+        (cwd / path).parent.mkdir(parents=True, exist_ok=True)
+        (cwd / path).write_bytes(data)
+    result = run_stage("clean", cwd=cwd)
+    assert result.returncode == 0 and "removed checkpoints/lgtm/rte/latest" in result.stderr
+    assert not checkpoint.exists()
+
+
+def test_tasks_trained_side_by_side_end_as_one_after_another(prepared, tmp_path):
+    """launch.workers changes no result: each run is one process on one thread."""
+    files = {}
+    for workers in (1, 2):
+        cwd = copy_of(prepared, tmp_path, f"workers-{workers}")
+        for stage in ("download", "pretrained", "tokenize"):
+            assert run_stage(stage, "--task", "mrpc", cwd=cwd).returncode == 0
+        set_params(cwd, lambda p: p["launch"].update(workers=workers, checkpoint_steps=0))
+        result = run_stage("finetune-teacher", "--task", "rte", "--task", "mrpc", cwd=cwd)
+        assert result.returncode == 0, result.stderr[-3000:]
+        files[workers] = {str(p.relative_to(cwd)): p.read_bytes() for p in sorted((cwd / "runs").rglob("*")) if p.is_file()}
+    assert files[1] == files[2] and len(files[1]) > 10

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 
 def test_download_pretrained_tokenize_for_rte(small_params):
     cwd = small_params.parent
-    for stage in ("download", "pretrained", "tokenize"):
-        result = run_stage(stage, "--task", "rte", cwd=cwd)
+    # `pretrained` learns the tiny vocabulary from every task of data.tasks: download them all.
+    for stage in (("download",), ("pretrained", "--task", "rte"), ("tokenize", "--task", "rte")):
+        result = run_stage(*stage, cwd=cwd)
         assert result.returncode == 0, result.stderr
     report = json.loads((cwd / "data/glue/rte/report.json").read_text())
     assert report["source"] == "synthetic"
@@ -76,3 +77,33 @@ def test_download_is_byte_for_byte_reproducible(small_params):
         contents.append({p.name: p.read_bytes() for p in (cwd / "data/glue/rte").iterdir()})
     assert contents[0] == contents[1]
     assert json.loads(contents[0]["report.json"])["splits"]["train"]["file"]["path"] == "synthetic:RTE/train.tsv"
+
+
+def model_bytes(cwd) -> dict[str, bytes]:
+    return {str(p.relative_to(cwd)): p.read_bytes() for p in sorted((cwd / "models").rglob("*.safetensors"))}
+
+
+def test_a_stage_runs_the_same_kernels_whatever_the_machine_would_choose(small_params):
+    """The machine's own choices (here: AVX2 kernels on two threads, as an AVX2 machine makes
+    them) do not reach a stage: it writes the bytes it writes everywhere. LGTM_NATIVE_CPU=1
+    lets them through, and the bytes change."""
+    cwd = small_params.parent
+    assert run_stage("download", cwd=cwd).returncode == 0
+    machine = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2", "OMP_NUM_THREADS": "2",
+               "MKL_NUM_THREADS": "2"}
+    written = []
+    for extra in ({}, machine, {**machine, "LGTM_NATIVE_CPU": "1"}):
+        result = run_stage("pretrained", "--task", "rte", cwd=cwd, env=extra)
+        assert result.returncode == 0, result.stderr[-2000:]
+        written.append(model_bytes(cwd))
+    assert written[0] == written[1] and len(written[0]) == 2
+    assert written[2] != written[0]
+
+
+def test_download_writes_the_synthetic_glue_files_for_people_to_read(small_params, tmp_path):
+    result = run_stage("download", "--task", "rte", "--task", "mnli", "--write-glue-dir", str(tmp_path / "glue"),
+                       cwd=small_params.parent)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "glue/RTE").iterdir()) == ["dev.tsv", "test.tsv", "train.tsv"]
+    assert (tmp_path / "glue/MNLI/dev_mismatched.tsv").read_text().startswith("index\tpromptID\tpairID\tgenre")
+    assert not (small_params.parent / "data").exists()  # the files only, no stage output

@@ -10,8 +10,8 @@ from pipeline.hub import require_hub
 
 GLUE_REPO = "nyu-mll/glue"
 DIR_ALTERNATIVE = (
-    "use a local GLUE directory instead: `python -m stages download --source dir --glue-dir PATH` "
-    "(or data.source: dir and data.glue_dir in params.yaml)"
+    "use a local GLUE directory instead: `dvc exp run -S data.source=dir -S data.glue_dir=PATH` "
+    "(or data.source and data.glue_dir in conf/), or `-S data.source=synthetic` to run offline"
 )
 
 
@@ -28,8 +28,13 @@ def hub_examples(rows, task: Task) -> Iterator[Example]:
         )
 
 
-def read_hub_task(task: Task, *, timeout_s: float) -> Iterator[tuple[Split, list[Example]]]:
+def require_glue_hub(timeout_s: float) -> None:
+    """Return if the hub's GLUE can be reached, else raise an InputError naming the alternatives."""
     require_hub(GLUE_REPO, repo_type="dataset", timeout_s=timeout_s, alternative=DIR_ALTERNATIVE)
+
+
+def read_hub_task(task: Task, *, timeout_s: float) -> Iterator[tuple[Split, list[Example]]]:
+    require_glue_hub(timeout_s)
     import datasets
 
     splits = datasets.load_dataset(GLUE_REPO, task.name)

@@ -17,6 +17,30 @@ if TYPE_CHECKING:
     from pipeline.settings.params import SyntheticParams
 
 
+def check_source(source: str, glue_dir: str | None, tasks: list[Task], *, hub_timeout_s: float) -> None:
+    """Fail now, with what to do instead, if the source cannot give `tasks`: the hub is
+    unreachable, or the GLUE directory lacks a task's directory."""
+    if source == "hub":
+        from_hub.require_glue_hub(hub_timeout_s)
+    elif source == "dir":
+        missing = [task.glue_dir for task in tasks if not (Path(glue_dir) / task.glue_dir).is_dir()]
+        if missing:
+            raise InputError(f"data.glue_dir: {glue_dir} has no {', '.join(missing)}; expected the original GLUE "
+                             "directory (what download_glue_data.py writes)")
+
+
+def _sizes(task: Task, synthetic_data: SyntheticParams) -> dict[str, int]:
+    return synthetic.split_sizes(task, real_sizes=synthetic_data.real_sizes, train_rows=synthetic_data.train_rows,
+                                 dev_rows=synthetic_data.dev_rows, test_rows=synthetic_data.test_rows)
+
+
+def write_synthetic_glue(glue_dir: str | Path, tasks: list[Task], synthetic_data: SyntheticParams) -> None:
+    """The synthetic GLUE files of `tasks`, in the original layout, under `glue_dir`."""
+    for task in tasks:
+        synthetic.write_task(glue_dir, task, _sizes(task, synthetic_data), seed=synthetic_data.seed,
+                             label_noise=synthetic_data.label_noise, defect_rate=synthetic_data.defect_rate)
+
+
 def task_splits(
     task: Task,
     *,
@@ -32,16 +56,8 @@ def task_splits(
             yield split, examples, None
     elif source == "synthetic":
         # Written in the original GLUE layout, then read back by the same reader as real files.
-        sizes = synthetic.split_sizes(
-            task,
-            real_sizes=synthetic_data.real_sizes,
-            train_rows=synthetic_data.train_rows,
-            dev_rows=synthetic_data.dev_rows,
-            test_rows=synthetic_data.test_rows,
-        )
         with tempfile.TemporaryDirectory(prefix="synthetic-glue-") as raw:
-            synthetic.write_task(raw, task, sizes, seed=synthetic_data.seed, label_noise=synthetic_data.label_noise,
-                                 defect_rate=synthetic_data.defect_rate)
+            write_synthetic_glue(raw, [task], synthetic_data)
             for split, examples, report in from_dir.read_glue_task(raw, task, max_malformed_fraction=max_malformed_fraction):
                 # The temporary directory's name is random: report the file as the layout names it,
                 # so that the same seed writes the same report, and DVC sees the same output.

@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
 from pipeline.glue.tasks import Task
-from pipeline.hub import require_hub
+from pipeline.hub import require_model
 
 if TYPE_CHECKING:
     from pipeline.settings.params import ModelSpec
 
-MODEL_ALTERNATIVE = "give model.teacher/student.name a local model directory, or `tiny` to build one offline"
 
 
 def _first_line(error: Exception) -> str:
@@ -54,9 +53,7 @@ def load_checkpoint(spec: ModelSpec, *, task: Task, timeout_s: float):
     """(model, tokenizer) for a hub id or a local directory, with the task's label head."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    local = Path(spec.name).is_dir()
-    if not local:
-        require_hub(spec.name, repo_type="model", timeout_s=timeout_s, alternative=MODEL_ALTERNATIVE)
+    require_model(spec.name, timeout_s=timeout_s)
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec.name)
         # A checkpoint fine-tuned on another label set gets a new head rather than an error.

@@ -1,4 +1,4 @@
-"""Masked-language-model pre-training of a tiny BERT on the task's own training text.
+"""Masked-language-model pre-training of a tiny BERT on the tasks' own training text.
 
 LGTM and ProKT start the teacher from a *pre-trained* checkpoint with a zero classification
 head. A randomly initialised encoder gives nearly the same [CLS] vector for every input, so a
@@ -10,6 +10,8 @@ init_classifier_to_zero.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from pipeline.optim import AdamWHF
 
 
 def pretrain_masked_lm(
@@ -41,7 +43,8 @@ def pretrain_masked_lm(
     generator = torch.Generator().manual_seed(seed)
     batches = torch.utils.data.DataLoader(list(examples), batch_size=batch_size, shuffle=True, generator=generator,
                                           collate_fn=collate)
-    optimizer = torch.optim.AdamW(masked_lm.parameters(), lr=learning_rate)
+    # torch's AdamW defaults, in the AdamW whose square roots are the same on every processor.
+    optimizer = AdamWHF(masked_lm.parameters(), lr=learning_rate, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
     losses: list[float] = []
     masked_lm.train()
     while len(losses) < steps:

@@ -1,14 +1,15 @@
-"""The starting teacher and student of a task, sharing one tokenizer.
+"""The starting teacher and student of every task, sharing one tokenizer.
 
 Distillation feeds the same token ids to both models, so their vocabularies must match: a
 tiny model takes the vocabulary of the checkpoint beside it, or, when both are tiny, one
-trained on the task's training text. Tiny models are then pre-trained on that text as a
-masked language model (pipeline/models/pretraining.py), as a hub checkpoint would have been.
+trained on the training text of every downloaded task. Tiny models are then pre-trained on
+that text as masked language models (pipeline/models/pretraining.py), once, as a hub
+checkpoint was: every task starts from the same encoder, under a head of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
@@ -26,39 +27,60 @@ Pair = tuple[str, str | None]
 def starting_models(
     models: ModelParams,
     *,
-    task: Task,
+    tasks: list[Task],
     train_examples: Callable[[], Iterable[Pair]],
     max_seq_length: int,
     seed: int,
     timeout_s: float,
-):
-    """(teacher, student, tokenizer) before any fine-tuning."""
-    loaded = {
-        role: load_checkpoint(spec, task=task, timeout_s=timeout_s)
-        for role, spec in (("teacher", models.teacher), ("student", models.student))
-        if not spec.is_tiny
-    }
-    if "teacher" in loaded and "student" in loaded and not same_vocabulary(loaded["teacher"][1], loaded["student"][1]):
+) -> Iterator[tuple[Task, object, object, object]]:
+    """(task, teacher, student, tokenizer) of each task, before any fine-tuning.
+
+    A checkpoint is loaded for each task with the task's label head. Tiny models are built once
+    per role, with one vocabulary and one masked-LM pre-training on `train_examples` (the
+    training text of every downloaded task), as a hub checkpoint is one model for all tasks;
+    each task then gets a copy of the pre-trained encoder under a classification head of its own.
+    """
+    if not models.teacher.is_tiny and not models.student.is_tiny:
+        for task in tasks:
+            (teacher, tokenizer), (student, student_tokenizer) = (
+                load_checkpoint(spec, task=task, timeout_s=timeout_s) for spec in (models.teacher, models.student))
+            _check_one_vocabulary(models, tokenizer, student_tokenizer)
+            yield task, teacher, student, tokenizer
+        return
+    # Read once, for the vocabulary and both tiny models' pre-training.
+    examples = list(train_examples())
+    loaded = {role: load_checkpoint(spec, task=tasks[0], timeout_s=timeout_s)
+              for role, spec in (("teacher", models.teacher), ("student", models.student)) if not spec.is_tiny}
+    if loaded:
+        tokenizer = next(iter(loaded.values()))[1]
+    else:
+        tokenizer = train_wordpiece_tokenizer((text for pair in examples for text in pair if text), models.tiny_vocab_size)
+    # Different seeds, so that a tiny teacher and student of one shape do not start equal.
+    seeds = {"teacher": seed, "student": seed + 1}
+    encoders = {}
+    for role, spec in (("teacher", models.teacher), ("student", models.student)):
+        if spec.is_tiny:
+            encoder = build_tiny_model(spec, vocab_size=len(tokenizer), task=tasks[0], seed=seeds[role])
+            mlm = models.tiny_pretraining
+            if mlm.steps > 0:
+                pretrain_masked_lm(encoder, tokenizer, examples, steps=mlm.steps, batch_size=mlm.batch_size,
+                                   learning_rate=mlm.learning_rate, max_length=max_seq_length, seed=seeds[role])
+            encoders[role] = encoder.base_model.state_dict()
+    for task in tasks:
+        built = {}
+        for role, spec in (("teacher", models.teacher), ("student", models.student)):
+            if spec.is_tiny:
+                built[role] = build_tiny_model(spec, vocab_size=len(tokenizer), task=task, seed=seeds[role])
+                built[role].base_model.load_state_dict(encoders[role])
+            else:
+                built[role] = loaded[role][0] if task is tasks[0] else load_checkpoint(spec, task=task,
+                                                                                       timeout_s=timeout_s)[0]
+        yield task, built["teacher"], built["student"], tokenizer
+
+
+def _check_one_vocabulary(models: ModelParams, teacher_tokenizer, student_tokenizer) -> None:
+    if not same_vocabulary(teacher_tokenizer, student_tokenizer):
         raise InputError(
             f"model.teacher ({models.teacher.name}) and model.student ({models.student.name}) have different "
             "vocabularies; distillation needs one tokenizer for both"
         )
-    # Read once, for the vocabulary and both models' pre-training; only tiny models need it.
-    examples = list(train_examples()) if len(loaded) < 2 else []
-    if loaded:
-        tokenizer = (loaded.get("teacher") or loaded["student"])[1]
-    else:
-        tokenizer = train_wordpiece_tokenizer((text for pair in examples for text in pair if text), models.tiny_vocab_size)
-    built = {}
-    # Different seeds, so that a tiny teacher and student of one shape do not start equal.
-    for role, spec, role_seed in (("teacher", models.teacher, seed), ("student", models.student, seed + 1)):
-        if role in loaded:
-            built[role] = loaded[role][0]
-            continue
-        model = build_tiny_model(spec, vocab_size=len(tokenizer), task=task, seed=role_seed)
-        mlm = models.tiny_pretraining
-        if mlm.steps > 0:
-            pretrain_masked_lm(model, tokenizer, examples, steps=mlm.steps, batch_size=mlm.batch_size,
-                               learning_rate=mlm.learning_rate, max_length=max_seq_length, seed=role_seed)
-        built[role] = model
-    return built["teacher"], built["student"], tokenizer

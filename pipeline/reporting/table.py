@@ -1,7 +1,9 @@
-"""The paper's results table from the evaluate stages' metrics files.
+"""The results table from the evaluate stage's metrics files (metrics/RUN/TASK.json).
 
-Rows: the teacher, then each method; columns: MNLI-m/mm, QQP F1/acc, QNLI, SST-2,
-MRPC F1/acc, RTE, and the average of the available columns (as the paper, scores x 100).
+Rows: the teacher, then each method; columns: every trained task's dev metrics, the paper's
+six tasks first in its order (MNLI-m/mm, QQP F1/acc, QNLI, SST-2, MRPC F1/acc, RTE), then CoLA,
+STS-B and WNLI; then the average of the paper's columns and the average of all (scores x 100,
+the mean of the columns, as the table shows them).
 """
 
 from __future__ import annotations
@@ -10,36 +12,51 @@ import json
 from pathlib import Path
 
 from pipeline.atomic import write_text
+from pipeline.glue.tasks import TASKS
 from pipeline.settings.methods import run_label
 
-# (column, task, split key in the metrics file, metric)
-COLUMNS = [
-    ("MNLI-m", "mnli", "dev_matched", "accuracy"),
-    ("MNLI-mm", "mnli", "dev_mismatched", "accuracy"),
-    ("QQP F1", "qqp", "dev", "f1"),
-    ("QQP Acc", "qqp", "dev", "accuracy"),
-    ("QNLI", "qnli", "dev", "accuracy"),
-    ("SST-2", "sst2", "dev", "accuracy"),
-    ("MRPC F1", "mrpc", "dev", "f1"),
-    ("MRPC Acc", "mrpc", "dev", "accuracy"),
-    ("RTE", "rte", "dev", "accuracy"),
-]
+# The paper's table, in its column order.
+PAPER_TASKS = ("mnli", "qqp", "qnli", "sst2", "mrpc", "rte")
+METRIC_LABELS = {"accuracy": "Acc", "f1": "F1", "mcc": "MCC", "pearson": "Pearson", "spearman": "Spearman"}
+# The table's name of each task (GLUE's, as the benchmark server spells them).
+TASK_LABELS = {"mnli": "MNLI", "qqp": "QQP", "qnli": "QNLI", "sst2": "SST-2", "mrpc": "MRPC", "rte": "RTE",
+               "cola": "CoLA", "stsb": "STS-B", "wnli": "WNLI"}
+PAPER_AVERAGE, AVERAGE = "Avg (paper)", "Avg (all)"
 
 
-def results_frame(metrics_dir: Path, rows: list[str]):
-    """Rows: run names (finetune-teacher and methods), labelled as pipeline/settings/methods.py says."""
+def columns(tasks: list[str]) -> list[tuple[str, str, str, str]]:
+    """(label, task, dev split, metric) of each column for `tasks`, the paper's first."""
+    ordered = [t for t in PAPER_TASKS if t in tasks] + [t for t in TASKS if t in tasks and t not in PAPER_TASKS]
+    found = []
+    for name in ordered:
+        task = TASKS[name]
+        for split in task.dev_splits:
+            suffix = {"dev_matched": "-m", "dev_mismatched": "-mm"}.get(split.name, "")
+            for metric in task.metrics:
+                # One metric needs no name (SST-2: accuracy); MNLI's splits are its two columns.
+                shown = "" if len(task.metrics) == 1 else f" {METRIC_LABELS[metric]}"
+                found.append((f"{TASK_LABELS[name]}{suffix}{shown}", name, split.name, metric))
+    return found
+
+
+def results_frame(metrics_dir: Path, runs: list[str], tasks: list[str]):
+    """The table: a row per run (finetune-teacher and methods, labelled as
+    pipeline/settings/methods.py says), a column per task metric, and the two averages."""
     import pandas as pd
 
+    spec = columns(tasks)
     table = {}
-    for row in rows:
+    for run in runs:
         values = {}
-        for column, task, split, metric in COLUMNS:
-            path = metrics_dir / task / f"{row}.json"
+        for label, task, split, metric in spec:
+            path = metrics_dir / run / f"{task}.json"
             if path.is_file():
-                values[column] = 100 * json.loads(path.read_text())["dev"][split][metric]
-        table[run_label(row)] = values
-    frame = pd.DataFrame.from_dict(table, orient="index", columns=[c for c, *_ in COLUMNS]).dropna(axis=1, how="all")
-    frame["Avg"] = frame.mean(axis=1)
+                values[label] = 100 * json.loads(path.read_text())["dev"][split][metric]
+        table[run_label(run)] = values
+    frame = pd.DataFrame.from_dict(table, orient="index", columns=[label for label, *_ in spec])
+    paper = [label for label, task, *_ in spec if task in PAPER_TASKS]
+    frame[PAPER_AVERAGE] = frame[paper].mean(axis=1) if paper else float("nan")
+    frame[AVERAGE] = frame[[label for label, *_ in spec]].mean(axis=1)
     return frame.round(1)
 
 

@@ -42,6 +42,15 @@ class LgtmSettings(ProktSettings):
     influence: Literal["finite_difference", "jvp"]
 
 
+# What a method's runs start from, which is also its group in params.yaml's `methods` and its
+# stage in dvc.yaml: a run waits for what it starts from, and for nothing else.
+STARTS_FROM = {
+    "none": "pretrained",  # the student alone, from its pre-trained checkpoint
+    "pretrained": "pretrained",  # a teacher from its pre-trained checkpoint too, trained beside
+    "finetuned": "teacher",  # the teacher fine-tuned alone (finetune-teacher), frozen
+}
+
+
 @dataclass(frozen=True)
 class MethodInfo:
     name: str  # in params.yaml's `methods`, the run directory, and the method's params section
@@ -52,6 +61,11 @@ class MethodInfo:
     teacher: Literal["none", "finetuned", "pretrained"]
     trains_teacher: bool = False
     uses_held_out: bool = False  # draws a held-out batch each step (see the `held_out` section)
+
+    @property
+    def starts_from(self) -> str:
+        """Its group in params.yaml's `methods` (STARTS_FROM)."""
+        return STARTS_FROM[self.teacher]
 
 
 METHODS: dict[str, MethodInfo] = {

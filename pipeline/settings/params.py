@@ -7,11 +7,12 @@ reported on one line naming the key and what is allowed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
@@ -106,7 +107,6 @@ class TrainParams(Section):
     adam_beta2: float = Field(ge=0.0, lt=1.0)
     adam_epsilon: float = Field(gt=0.0)
     eval_steps: int = Field(gt=0)
-    checkpoint_steps: int = Field(ge=0, description="steps between checkpoints a rerun resumes from; 0: none")
     mixed_precision: Literal["no", "fp16", "bf16"]
 
 
@@ -117,16 +117,64 @@ class HeldOutParams(Section):
     fraction: float = Field(gt=0.0, lt=1.0, description="of train, held out when source is train_slice")
 
 
+class MethodGroups(Section):
+    """Which methods train, grouped by what their runs start from (pipeline/settings/methods.py):
+    each group is a stage of dvc.yaml, which waits for that and nothing else."""
+
+    pretrained: list[MethodName] = Field(description="from the pre-trained checkpoints alone")
+    teacher: list[MethodName] = Field(description="from the teacher fine-tuned alone")
+
+    @model_validator(mode="after")
+    def _each_in_its_group(self) -> MethodGroups:
+        for group in type(self).model_fields:
+            for name in getattr(self, group):
+                if METHODS[name].starts_from != group:
+                    raise ValueError(f"methods.{group}: {name} starts from {METHODS[name].starts_from!r}; "
+                                     f"list it under methods.{METHODS[name].starts_from}")
+        names = [name for group in type(self).model_fields for name in getattr(self, group)]
+        if len(set(names)) != len(names):
+            raise ValueError("methods: a method is listed twice")
+        if not names:
+            raise ValueError("methods: no method to train")
+        return self
+
+    def all(self) -> list[str]:
+        """Every listed method, in the results table's order."""
+        listed = {name for group in type(self).model_fields for name in getattr(self, group)}
+        return [name for name in METHODS if name in listed]
+
+
+class LaunchParams(Section):
+    """How a stage starts its runs. Changes no result: each run is one process on one CPU thread
+    (stages/environment.py), whatever runs beside it."""
+
+    workers: int | str = Field(description="runs at once in a stage; auto: one per CPU core")
+    checkpoint_steps: int = Field(ge=0, description="steps between checkpoints a rerun resumes from; 0: none")
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _positive_or_auto(cls, value):
+        if value != "auto" and not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            raise ValueError("expected a positive integer or 'auto'")
+        return value
+
+    def worker_count(self, jobs: int) -> int:
+        """How many of `jobs` run at once."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return min(jobs, cores if self.workers == "auto" else self.workers)
+
+
 class Params(Section):
     preset: Literal["demo", "paper"]
     seed: int
     hub_timeout_s: float = Field(gt=0.0, le=25.0)
     tasks: list[TrainableTask] = Field(min_length=1)
-    methods: list[MethodName] = Field(min_length=1)
+    methods: MethodGroups
     data: DataParams
     model: ModelParams
     train: TrainParams
     held_out: HeldOutParams
+    launch: LaunchParams
     # Each method's own section, named like it (pipeline/settings/methods.py).
     finetune: FinetuneSettings
     kd: KdSettings
@@ -142,7 +190,7 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _lgtm_has_no_loss_scaling(self) -> Params:
-        if "lgtm" in self.methods and self.train.mixed_precision == "fp16":
+        if "lgtm" in self.methods.all() and self.train.mixed_precision == "fp16":
             raise ValueError(
                 "train.mixed_precision: lgtm takes its teacher gradients with torch.autograd.grad, outside "
                 "fp16's loss scaler; use bf16 or no"
@@ -181,8 +229,11 @@ def validate_params(data: object, source: str = "params.yaml") -> Params:
     try:
         return Params.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        more = len(error.errors()) - 1
+        # An unknown key first: a typo also makes the key it misspells missing, and the
+        # unknown key's message names the allowed ones.
+        errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
+        more = len(errors) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise InputError(f"{source}: {_describe(first)}{suffix}") from None
 

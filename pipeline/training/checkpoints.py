@@ -1,20 +1,24 @@
-"""Resumable runs: the whole training state every `train.checkpoint_steps` steps.
+"""Runs that are never lost: resumable from their last checkpoint, reusable once finished.
 
-checkpoints/TASK/RUN/latest/ holds the last checkpoint of an unfinished run:
-    state/          Accelerate's save_state: models, optimizers, schedulers, RNG states
-    progress.json   the step, where both data iterators are, the best-so-far record, and
-                    the fingerprint of the run's inputs
-    best/           the best student so far (what becomes the run's model/)
-    live/           the DVCLive logs up to that step
+checkpoints/RUN/TASK/ (not a DVC output: DVC deletes a stage's outputs before running it, and
+a `persist` output would take the stage out of DVC's run-cache) holds:
+    latest/     the whole training state of an unfinished run, every `launch.checkpoint_steps`
+                steps: Accelerate's save_state (models, optimizers, schedulers, RNG states) in
+                state/, progress.json (the step, where both data iterators are, the run's
+                record so far, its fingerprint), the best student so far in best/, the
+                DVCLive logs so far in live/
+    finished/   the last finished run: run/ and live/, as the stage wrote them (hard links),
+                and its fingerprint
 
-It is written beside as `.latest.tmp`, then renamed into place, so a kill at any moment
-leaves the previous checkpoint or the new one. A rerun resumes from it only if the
-fingerprint (the params the run reads and the content of its input files) is the same;
-otherwise it starts afresh. A run that completes removes it.
+Both are written beside and renamed into place, so a kill at any moment leaves the previous
+version or the new one. A rerun resumes from `latest/` only if the fingerprint is the same,
+and otherwise starts afresh; a stage copies a task's `finished/` run instead of training it
+again if the fingerprint is the same: a stage trains every task of `tasks`, and adding one must
+not retrain the others.
 
-The directory is not a DVC output: DVC deletes a stage's outputs before running it, and a
-`persist` output would take the stage out of DVC's run-cache, which restores a finished
-experiment's results instead of training again.
+The fingerprint is what a run's result depends on: the params it reads, the bytes of its
+input files, the source of the library and of the stages, the versions of the libraries that
+compute, and the CPU kernels pinned for the process (stages/environment.py).
 """
 
 from __future__ import annotations
@@ -43,16 +47,32 @@ class Progress:
     fingerprint: str
 
 
-def fingerprint(settings: dict, inputs: list[Path]) -> str:
-    """A digest of what a run's result depends on: its settings and its input files' bytes."""
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
-    for root in inputs:
-        files = sorted(path for path in Path(root).rglob("*") if path.is_file()) if Path(root).is_dir() else [Path(root)]
+CODE = [Path(__file__).resolve().parents[2] / package for package in ("pipeline", "stages")]
+LIBRARIES = ("torch", "transformers", "accelerate", "datasets", "tokenizers", "safetensors")
+KERNEL_SETTINGS = ("LGTM_NATIVE_CPU", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS",
+                   "MKL_NUM_THREADS")
+
+
+def _add_files(digest, roots: list[Path], pattern: str = "*") -> None:
+    for root in map(Path, roots):
+        files = sorted(p for p in root.rglob(pattern) if p.is_file()) if root.is_dir() else [root]
         for path in files:
-            digest.update(str(path.relative_to(root) if Path(root).is_dir() else path.name).encode())
+            digest.update(str(path.relative_to(root) if root.is_dir() else path.name).encode())
             with open(path, "rb") as data:
                 while chunk := data.read(_CHUNK):
                     digest.update(chunk)
+
+
+def fingerprint(settings: dict, inputs: list[Path]) -> str:
+    """A digest of what a run's result depends on: its settings, its input files' bytes, the
+    project's code, the computing libraries' versions and the CPU kernel settings."""
+    from importlib.metadata import version
+
+    environment = {"libraries": {name: version(name) for name in LIBRARIES},
+                   "kernels": {name: os.environ.get(name) for name in KERNEL_SETTINGS}}
+    digest = hashlib.sha256(json.dumps([settings, environment], sort_keys=True, default=str).encode())
+    _add_files(digest, inputs)
+    _add_files(digest, CODE, "*.py")
     return digest.hexdigest()
 
 
@@ -61,6 +81,40 @@ def _copy_dir(source: Path, target: Path) -> None:
         shutil.rmtree(target)
     if source.exists():
         shutil.copytree(source, target)
+
+
+def _link_dir(source: Path, target: Path) -> None:
+    """A copy of `source` made of hard links (no file is ever changed in place here)."""
+    shutil.copytree(source, target, copy_function=os.link)
+
+
+class FinishedRuns:
+    """checkpoints/RUN/TASK/finished/: the last finished run, to copy instead of training again."""
+
+    def __init__(self, directory: Path):
+        self.finished = Path(directory) / "finished"
+
+    def find(self, run_fingerprint: str) -> Path | None:
+        """The finished run of this fingerprint, if it is the one kept."""
+        path = self.finished / "fingerprint"
+        return self.finished if path.is_file() and path.read_text() == run_fingerprint else None
+
+    def restore(self, run_dir: Path, live_dir: Path) -> None:
+        """Copy the kept run into `run_dir` and `live_dir` (new directories)."""
+        _link_dir(self.finished / "run", run_dir)
+        _link_dir(self.finished / "live", live_dir)
+
+    def keep(self, run_dir: Path, live_dir: Path, run_fingerprint: str) -> None:
+        """Keep a finished run (replacing the one kept before)."""
+        self.finished.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.finished.parent / ".finished.tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        _link_dir(run_dir, tmp / "run")
+        _link_dir(live_dir, tmp / "live")
+        (tmp / "fingerprint").write_text(run_fingerprint)
+        replace(tmp, self.finished)
 
 
 class Checkpoints:
@@ -124,4 +178,11 @@ class Checkpoints:
         self.accelerator.wait_for_everyone()
 
     def clear(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        remove_unfinished(self.directory)
+
+
+def remove_unfinished(directory: Path) -> None:
+    """Remove an unfinished run's checkpoint (a finished run kept beside stays)."""
+    latest = Path(directory) / "latest"
+    for path in (latest, Path(directory) / ".latest.tmp", previous_version(latest)):
+        shutil.rmtree(path, ignore_errors=True)

@@ -159,14 +159,15 @@ def train(
     settings: Section,
     student_learning_rate: float,
     seed: int,
+    checkpoint_steps: int,
     dirs: RunDirs,
     fingerprint: str,
     summary: RunSummary,
     progress_bar: bool = True,
 ) -> TrainResult:
     """Train with `step`; the best student (by the task's selection metric) goes to
-    `dirs.model`, the logs to `dirs.live`. `summary` is the run's record, filled in as it goes
-    (`steps` is set here)."""
+    `dirs.model`, the logs to `dirs.live`; a checkpoint every `checkpoint_steps` steps (0:
+    none). `summary` is the run's record, filled in as it goes (`steps` is set here)."""
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, set_seed
     from dvclive import Live
@@ -223,7 +224,7 @@ def train(
             _check_finite(losses, number, checkpoints, last_checkpoint)
             # Set, not `live.next_step()`: that re-reads every logged file at every step to post
             # to DVC Studio (even when Studio is off), quadratic in the steps. end() writes once.
-            live.step = number - 1  # DVCLive's steps count from 0
+            live.step = number  # as the console counts: the first step is 1, evaluations at eval_steps
             for name, value in losses.items():
                 live.log_metric(f"train/{name}", value)
             live.log_metric("train/student_lr", ctx.student_scheduler.get_last_lr()[0])
@@ -238,7 +239,7 @@ def train(
                                          number)
                 bar.write(f"step {number}/{steps}: student {metric} {summary.last[metric]:.4f} "
                           f"(best {summary.best[metric]:.4f})")
-            if train.checkpoint_steps and number % train.checkpoint_steps == 0 and number < steps:
+            if checkpoint_steps and number % checkpoint_steps == 0 and number < steps:
                 position = held_batches.position if held_batches else None
                 checkpoints.save(Progress(number, batches.position, position, summary, fingerprint), dirs.model,
                                  dirs.live)

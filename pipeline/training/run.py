@@ -1,38 +1,43 @@
-"""One training run of a task and method, from params to a run directory.
+"""The runs of a method (or of the teacher alone), one per task, from params to run directories.
 
 A run directory holds `model/` (the best student: a normal model directory with its
 tokenizer), `outputs/` (its logits on the dev and test splits) and `summary.json`; DVCLive's
 logs go to a sibling live directory. Both appear only when the run is complete; until then
-checkpoints/TASK/RUN holds what a rerun resumes from (pipeline/training/checkpoints.py).
+checkpoints/RUN/TASK holds what a rerun resumes from, and afterwards the finished run, which
+a later stage copies instead of training it again (pipeline/training/checkpoints.py).
 """
 
 from __future__ import annotations
 
-import shutil
+import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pipeline.atomic import atomic_path
 from pipeline.distill.steps import STEPS
 from pipeline.glue.tasks import Task
 from pipeline.models.loading import load_task_model, load_tokenizer, zero_classifier
+from pipeline.parallel import run_jobs
 from pipeline.reporting.outputs import output_keys, save_outputs
 from pipeline.reporting.summary import RunSummary
 from pipeline.settings.methods import FINETUNE_TEACHER, METHODS
 from pipeline.settings.params import Params
 from pipeline.training.batches import held_out_split
-from pipeline.training.checkpoints import fingerprint
+from pipeline.training.checkpoints import FinishedRuns, fingerprint, remove_unfinished
 from pipeline.training.loop import RunData, RunDirs, train
+
+log = logging.getLogger("train")
 
 
 @dataclass(frozen=True)
 class RunPaths:
     tokenized: Path  # data/tokenized/TASK
-    pretrained: Path  # models/TASK/pretrained (teacher/, student/)
-    finetuned_teacher: Path  # runs/TASK/finetune-teacher/model (the frozen teacher of KD)
-    run: Path  # runs/TASK/RUN
-    live: Path  # live/TASK/RUN
-    checkpoints: Path  # checkpoints/TASK/RUN
+    pretrained: Path  # models/TASK (teacher/, student/)
+    finetuned_teacher: Path  # runs/finetune-teacher/TASK/model (the frozen teacher of KD)
+    run: Path  # runs/RUN/TASK
+    live: Path  # live/RUN/TASK
+    checkpoints: Path  # checkpoints/RUN/TASK
 
 
 def selection_and_held_out(params: Params, task: Task, splits):
@@ -44,6 +49,11 @@ def selection_and_held_out(params: Params, task: Task, splits):
         return train_set, held, held
     dev = splits[task.dev_splits[0].name]  # the authors: H from dev, which also selects
     return train_set, dev, dev
+
+
+def _method_of(run: str) -> str:
+    """finetune-teacher is the finetune step applied to the teacher."""
+    return "finetune" if run == FINETUNE_TEACHER else run
 
 
 def _models(params: Params, task: Task, run: str, paths: RunPaths):
@@ -63,24 +73,31 @@ def _models(params: Params, task: Task, run: str, paths: RunPaths):
     return student, None
 
 
-def _fingerprint(params: Params, task: Task, run: str, method: str, paths: RunPaths) -> str:
-    """What the run's result depends on: the params it reads and its input files."""
-    settings = {"task": task.name, "run": run, "seed": params.seed,
-                "train": params.train.model_dump(exclude={"checkpoint_steps"}),
+def run_fingerprint(params: Params, task: Task, run: str, paths: RunPaths) -> str:
+    """What the run's result depends on: the params it reads, its input files, the code."""
+    method = _method_of(run)
+    settings = {"task": task.name, "run": run, "seed": params.seed, "train": params.train.model_dump(),
                 "held_out": params.held_out.model_dump(), method: params.method_settings(method).model_dump()}
     inputs = [paths.tokenized, paths.pretrained]
-    if run != FINETUNE_TEACHER and METHODS[method].teacher == "finetuned":
+    if METHODS[method].teacher == "finetuned" and run != FINETUNE_TEACHER:
         inputs.append(paths.finetuned_teacher)
     return fingerprint(settings, inputs)
 
 
 def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSummary:
-    """Train the run `run` (a method, or finetune-teacher) of `task` into `paths.run`."""
+    """The run `run` (a method, or finetune-teacher) of `task`, into `paths.run`: copied from its
+    finished run if one of the same fingerprint is kept, trained otherwise."""
+    run_print = run_fingerprint(params, task, run, paths)
+    finished = FinishedRuns(paths.checkpoints)
+    if finished.find(run_print):
+        with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir:
+            finished.restore(run_dir, live_dir)
+        log.info("%s %s: the finished run of these params, inputs and code is kept: copied, not trained", task.name,
+                 run)
+        return RunSummary.read(paths.run / "summary.json")
+
     import datasets
 
-    # finetune-teacher is the finetune step applied to the teacher, at the teacher's rate.
-    method = "finetune" if run == FINETUNE_TEACHER else run
-    learning_rate = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
     splits = datasets.load_from_disk(str(paths.tokenized))
     train_set, selection_set, held_set = selection_and_held_out(params, task, splits)
     data = RunData(train_set, selection_set, held_set, {key: splits[key] for key in output_keys(task)})
@@ -90,20 +107,30 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
                          teacher_best=None, teacher_best_step=None, steps=0, last=None, task=task.name,
                          held_out=params.held_out.source, train_examples=len(train_set),
                          selection_examples=len(selection_set))
+    # finetune-teacher trains the teacher alone, at the teacher's rate.
+    learning_rate = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
+    method = _method_of(run)
 
     with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir:
         run_dir.mkdir()
         result = train(
             STEPS[method](), task=task, student=student, teacher=teacher, tokenizer=tokenizer, data=data,
             train=params.train, settings=params.method_settings(method), student_learning_rate=learning_rate,
-            seed=params.seed, dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints),
-            fingerprint=_fingerprint(params, task, run, method, paths), summary=summary,
+            seed=params.seed, checkpoint_steps=params.launch.checkpoint_steps,
+            dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints), fingerprint=run_print, summary=summary,
         )
         save_outputs(run_dir / "outputs", result.outputs)
         # DVCLive's own summary would sit among the plots (dvc.yaml plots the whole live
         # directory against `step`); the run's summary.json and metrics/ hold the same facts.
         (live_dir / "metrics.json").unlink(missing_ok=True)
         (run_dir / "summary.json").write_text(result.summary.to_json())
-    # The run is complete: nothing to resume.
-    shutil.rmtree(paths.checkpoints, ignore_errors=True)
+    finished.keep(paths.run, paths.live, run_print)
+    remove_unfinished(paths.checkpoints)  # the run is complete: nothing to resume
     return result.summary
+
+
+def train_runs(params: Params, tasks: list[Task], run: str, paths_of) -> list[RunSummary]:
+    """The run `run` of every task, `launch.workers` at a time; `paths_of(task name)` gives
+    each run's paths."""
+    jobs = [partial(train_run, params, task, run, paths_of(task.name)) for task in tasks]
+    return run_jobs(jobs, params.launch.worker_count(len(jobs)))

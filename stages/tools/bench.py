@@ -1,6 +1,6 @@
 """`bench`: step time and peak memory of the training methods (a benchmark, not a DVC stage).
 
-    python -m stages bench                                   # 6-layer/384 teacher, 2-layer student, 16 x 64
+    LGTM_NATIVE_CPU=1 python -m stages bench                 # 6-layer/384 teacher, 2-layer student, 16 x 64
     python -m stages bench --device cuda --precision bf16 --hidden 768 --heads 12 \\
         --intermediate 3072 --teacher-layers 12 --student-layers 6 --batch-size 32 --seq-len 128
 
@@ -8,6 +8,8 @@ Prints one JSON line: `<method>_step_s` (median), `<method>_over_kd`, `<method>_
 and `<method>_peak_mb` (peak RSS of a process running only that method, or CUDA max allocated)
 for kd, prokt, lgtm (the default, faithful mode), lgtm_fast and lgtm_authors (their code,
 transcribed); and `lgtm_over_authors`, the default step against theirs (the same update).
+Like every stage command it runs the portable CPU kernels unless LGTM_NATIVE_CPU=1 (the
+machine's own: what speed figures mean); `cpu_kernels` in the JSON says which.
 """
 
 from __future__ import annotations
