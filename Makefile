@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Stage commands in dvc.yaml call `python`: it must be the one in .venv.
 RUN    := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: demo test install
+.PHONY: demo test install chromium
 
 install: $(STAMP)
 
@@ -26,5 +26,12 @@ demo: $(STAMP)
 	@echo; cat reports/results.md; echo
 	@echo "Submission zips (one per method):"; ls -1 submissions/*.zip
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(RUN) python -m pytest
+
+# The plots test draws `dvc plots show`'s page in a headless Chromium: Debian's, installed
+# here when it is missing (as root; otherwise the one line says what to install).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "make test: the plots test needs Chromium: apt-get install chromium"; exit 1; }

@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import typer
 
-from stages import distill, download, evaluate, finetune_teacher, params, pretrained, table, tokenize, train
+from stages import (
+    assistant,
+    distill,
+    distill_anchors,
+    distill_assistant,
+    download,
+    evaluate,
+    finetune_teacher,
+    params,
+    pretrained,
+    table,
+    tokenize,
+    train,
+)
 from stages.command import run
 from stages.tools import bench, clean, plots_template, predict, scale
 
@@ -22,7 +35,8 @@ app = typer.Typer(
 # In dvc.yaml's order.
 for name, module in (("params", params), ("download", download), ("pretrained", pretrained), ("tokenize", tokenize),
                      ("finetune-teacher", finetune_teacher), ("train", train), ("distill", distill),
-                     ("evaluate", evaluate), ("table", table)):
+                     ("assistant", assistant), ("distill-assistant", distill_assistant),
+                     ("distill-anchors", distill_anchors), ("evaluate", evaluate), ("table", table)):
     app.command(name, rich_help_panel="DVC stages")(module.main)
 for name, module in (("predict", predict), ("clean", clean), ("plots-template", plots_template), ("bench", bench),
                      ("scale", scale)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.settings.methods import FINETUNE_TEACHER
+from pipeline.settings.methods import FINETUNE_TEACHER, TEACHER_ANCHORS, assistant_run
 
 PARAMS_CHECKED = Path("data/params-checked.txt")
 GLUE_ROOT = Path("data/glue")
@@ -42,6 +42,8 @@ def run_layout(run: str, task: str) -> dict[str, Path]:
         "tokenized": tokenized_dir(task),
         "pretrained": pretrained_dir(task),
         "finetuned_teacher": run_dir(FINETUNE_TEACHER, task) / "model",
+        "assistant": run_dir(assistant_run(run), task) / "model",
+        "anchors": run_dir(TEACHER_ANCHORS, task),
         "run": run_dir(run, task),
         "live": LIVE_ROOT / run / task,
         "checkpoints": CHECKPOINTS_ROOT / run / task,

@@ -36,7 +36,7 @@ def test_bench_says_when_it_measures_the_machines_own_kernels(tmp_path):
 def test_bench_refuses_an_unknown_method(tmp_path):
     result = run_stage("bench", *TINY, "--methods", "kd,dkd", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: --methods: unknown dkd; expected some of: kd, prokt")
+    assert result.stderr.strip().splitlines()[-1].startswith("error: --methods: unknown dkd; expected some of: kd, pkd, skd")
 
 
 def test_scale_benchmark_runs_the_data_stages_at_the_real_size(tmp_path):

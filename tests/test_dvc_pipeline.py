@@ -60,7 +60,8 @@ def repo(tmp_path_factory) -> Path:
         shutil.copy2(REPO / name, root / name)
 
     preset = yaml.safe_load((root / "conf/preset/demo.yaml").read_text())
-    preset.update(tasks=["rte"], methods={"pretrained": ["lgtm"], "teacher": ["kd"]})
+    preset.update(tasks=["rte"], methods={"pretrained": ["lgtm"], "teacher": ["kd"], "assistant": ["takd"],
+                                          "anchors": ["rco"]})
     preset["data"]["synthetic"].update(train_rows=100, dev_rows=20, test_rows=20)
     preset["train"].update(epochs=1, eval_steps=5, batch_size=16)
     preset["model"]["tiny_pretraining"]["steps"] = QUICK_PRETRAINING_STEPS
@@ -85,17 +86,23 @@ def first_repro(repo) -> str:
 def test_repro_runs_the_whole_dag_then_is_a_no_op(repo, first_repro):
     output = first_repro
     assert stages_run(output) == {"params", "download", "pretrained", "tokenize", "finetune-teacher", "distill@kd",
-                                  "train@lgtm", "evaluate", "table"}
-    for method in ("kd", "lgtm"):
+                                  "train@lgtm", "assistant@takd", "distill-assistant@takd", "distill-anchors@rco",
+                                  "evaluate", "table"}
+    for method in ("kd", "lgtm", "takd", "rco"):
         with zipfile.ZipFile(repo / "submissions" / f"{method}.zip") as archive:
             assert len(archive.namelist()) == 11
         assert json.loads((repo / "metrics" / method / "rte.json").read_text())["dev"]["dev"]["accuracy"] >= 0
-    assert (repo / "reports/results.md").read_text().count("\n") == 2 + 3  # header, rule, teacher, KD, LGTM
+    # header, rule, and the rows of the teacher, KD, TAKD, RCO and LGTM
+    assert (repo / "reports/results.md").read_text().count("\n") == 2 + 5
     tracked = subprocess.run(["git", "ls-files", "metrics"], cwd=repo, capture_output=True, text=True).stdout.split()
     assert "metrics/lgtm/rte.json" in tracked  # in git, so that `dvc exp show` on a clone has them
     again = sh("dvc", "repro", cwd=repo)
     assert "Data and pipelines are up to date." in again and not stages_run(again)
     assert changed_stages(repo) == set()
+
+
+# The stages that train a student: every one but the teacher's.
+STUDENTS = ("distill@kd", "train@lgtm", "assistant@takd", "distill-assistant@takd", "distill-anchors@rco")
 
 
 @pytest.mark.parametrize(
@@ -104,11 +111,15 @@ def test_repro_runs_the_whole_dag_then_is_a_no_op(repo, first_repro):
         (lambda p: p["data"].update(max_seq_length=32), {"params", "pretrained", "tokenize"}),
         (lambda p: p["model"]["student"].update(intermediate=64), {"params", "pretrained"}),
         (lambda p: p["data"]["synthetic"].update(label_noise=0.1), {"params", "download"}),
-        (lambda p: p["train"].update(learning_rate=5e-5), {"params", "distill@kd", "train@lgtm"}),
-        (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"params", "finetune-teacher", "distill@kd", "train@lgtm"}),
+        (lambda p: p["train"].update(learning_rate=5e-5), {"params", *STUDENTS}),
+        (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"params", "finetune-teacher", *STUDENTS}),
         (lambda p: p["methods"].update(teacher=[]), {"params", "evaluate", "table"}),
         (lambda p: p["lgtm"].update(radius=0.1), {"params", "train@lgtm"}),  # a method's knob: its runs only
-        (lambda p: p["held_out"].update(source="train_slice"), {"params", "finetune-teacher", "distill@kd", "train@lgtm"}),
+        (lambda p: p["takd"].update(assistant_layers=1), {"params", "assistant@takd", "distill-assistant@takd"}),
+        # RCO's anchor count: the teacher's run, which copies itself when RCO is not listed,
+        # and RCO's; the methods that read the teacher rerun only if its bytes change.
+        (lambda p: p["rco"].update(anchors=2), {"params", "finetune-teacher", "distill-anchors@rco"}),
+        (lambda p: p["held_out"].update(source="train_slice"), {"params", "finetune-teacher", *STUDENTS}),
         (lambda p: p["launch"].update(workers=1, checkpoint_steps=7), {"params"}),  # how, not what
     ],
 )
@@ -126,7 +137,7 @@ def test_exp_run_set_param_reruns_only_what_reads_it(repo, first_repro):
     # The student's learning rate: its runs, then what reads their outputs (submit and table
     # only where the predictions or metrics came out different); nothing upstream.
     ran = stages_run(output)
-    retrained = {"params", "distill@kd", "train@lgtm", "evaluate"}
+    retrained = {"params", *STUDENTS, "evaluate"}
     assert retrained <= ran <= retrained | {"table"}
     shown = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo))
     experiments = [exp for commit in shown for exp in (commit.get("experiments") or [])]

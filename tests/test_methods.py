@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
 from accelerate import Accelerator
+from conftest import REPO
 from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.base import StepContext
 from pipeline.distill.lgtm import teacher_gradient
+from pipeline.distill.rco import AnchorRoute
 from pipeline.distill.steps import STEPS
 from pipeline.settings.methods import METHODS, LgtmSettings
+from pipeline.settings.params import load_params
 
 # Every method's knobs are a subset of LGTM's; each method reads its own.
 SETTINGS = LgtmSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, init_classifier_to_zero=False, radius=0.01,
@@ -49,6 +53,33 @@ def test_which_models_each_method_updates(name, teacher_changes):
     assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
     assert changed(student_before, ctx.student)
     assert changed(teacher_before, ctx.teacher) == teacher_changes
+
+
+def test_every_method_has_a_step_and_its_step_changes_the_models_it_trains():
+    """One step of each registered method, with its section of the committed params.yaml (the
+    demo preset), on tiny float64 BERTs of one width: the student always moves, the teacher (with
+    any module the method adds to it) exactly when the registry says it trains."""
+    assert set(STEPS) == set(METHODS)
+    params_file = load_params(REPO / "params.yaml")
+    for name, info in METHODS.items():
+        step, settings = STEPS[name](), params_file.method_settings(name)
+        student, teacher = tiny_bert(1, 16, seed=2), tiny_bert(2, 16, seed=1)
+        if info.teacher == "anchors":
+            teacher = AnchorRoute([teacher])
+        teacher = step.prepare_teacher(teacher, settings)
+
+        def optimizer(model):
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
+            return opt, get_linear_schedule_with_warmup(opt, 0, 10)
+
+        s_opt, s_sched = optimizer(student)
+        t_opt, t_sched = optimizer(teacher) if info.trains_teacher else (None, None)
+        ctx = StepContext(student, s_opt, s_sched, teacher, t_opt, t_sched, Accelerator(cpu=True), settings, 10)
+        teacher_before, student_before = params(teacher), params(student)
+        losses = step.step(ctx, batch(1), batch(2) if info.uses_held_out else None)
+        assert losses and all(math.isfinite(v) for v in losses.values()), name
+        assert changed(student_before, student), name
+        assert changed(teacher_before, teacher) == info.trains_teacher, name
 
 
 def test_kd_student_step_is_one_adamw_step_on_the_kd_loss_from_an_eval_mode_teacher():

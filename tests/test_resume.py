@@ -4,6 +4,7 @@ a diverged run stops with the step and keeps its last good checkpoint."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -49,33 +50,42 @@ def copy_of(prepared: Path, tmp_path: Path, name: str) -> Path:
     return target
 
 
-def run_files(cwd: Path, method: str = "lgtm") -> dict[str, bytes]:
-    """Every file a training run writes, by path."""
+def run_files(cwd: Path, method: str = "lgtm", extra: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Every file a training run writes, by path (and those under `extra`)."""
     files = {}
-    for root in (f"runs/{method}/rte", f"live/{method}/rte"):
+    for root in (f"runs/{method}/rte", f"live/{method}/rte", *extra):
         for path in sorted((cwd / root).rglob("*")):
             if path.is_file():
                 files[str(path.relative_to(cwd))] = path.read_bytes()
     return files
 
 
-STAGE_OF = {"lgtm": "train", "kd": "distill"}
+STAGE_OF = {"lgtm": ("train", "--method", "lgtm"), "kd": ("distill", "--method", "kd"),
+            "finetune-teacher": ("finetune-teacher",)}
 
 
 def train(cwd: Path, method: str = "lgtm") -> subprocess.CompletedProcess:
-    result = run_stage(STAGE_OF[method], "--method", method, "--task", "rte", cwd=cwd)
+    result = run_stage(*STAGE_OF[method], "--task", "rte", cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
-def kill_after_first_checkpoint(cwd: Path, method: str = "lgtm") -> int:
-    """Start the run, SIGKILL it once a checkpoint exists, return that checkpoint's step."""
-    process = subprocess.Popen([sys.executable, "-m", "stages", STAGE_OF[method], "--method", method, "--task", "rte"], cwd=cwd,
+def checkpoint_step(progress: Path) -> int:
+    try:
+        return json.loads(progress.read_text())["step"]
+    except (FileNotFoundError, ValueError):
+        return -1
+
+
+def kill_after_first_checkpoint(cwd: Path, method: str = "lgtm", min_step: int = 0) -> int:
+    """Start the run, SIGKILL it once a checkpoint of at least `min_step` exists, return that
+    checkpoint's step."""
+    process = subprocess.Popen([sys.executable, "-m", "stages", *STAGE_OF[method], "--task", "rte"], cwd=cwd,
                                env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     progress = cwd / f"checkpoints/{method}/rte/latest/progress.json"
     deadline = time.monotonic() + 120
-    while not progress.exists():
+    while checkpoint_step(progress) < max(min_step, 1):
         assert process.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
         time.sleep(0.005)
     time.sleep(0.3)  # a few steps past the checkpoint, maybe into the next one
@@ -121,6 +131,24 @@ def test_a_kd_checkpoint_leaves_out_the_frozen_teacher_and_resumes_bit_for_bit(p
     assert run_files(with_teacher, "kd") == run_files(uninterrupted, "kd")
 
 
+def test_a_killed_teacher_run_resumes_with_the_anchors_it_had_saved(prepared, tmp_path):
+    """RCO's anchors (runs/teacher-anchors) are saved along finetune-teacher's run; one saved
+    before the kill comes back from the checkpoint, and the run ends with the same bytes."""
+    anchors = ("runs/teacher-anchors/rte",)
+    uninterrupted = copy_of(prepared, tmp_path, "teacher-uninterrupted")
+    train(uninterrupted, "finetune-teacher")
+    expected = run_files(uninterrupted, "finetune-teacher", anchors)
+    assert sorted({path.split("/")[3] for path in expected if path.startswith(anchors[0])}) == [
+        "anchor-1", "anchor-2", "anchor-3", "anchor-4"]  # rco.anchors, at steps 18, 36, 54 and 72 of 72
+    killed = copy_of(prepared, tmp_path, "teacher-killed")
+    step = kill_after_first_checkpoint(killed, "finetune-teacher", min_step=20)
+    assert 20 <= step < 72
+    assert (killed / "checkpoints/finetune-teacher/rte/latest/anchors/anchor-1/model.safetensors").is_file()
+    resumed = train(killed, "finetune-teacher")
+    assert f"resuming from the checkpoint of step {step}" in resumed.stderr
+    assert run_files(killed, "finetune-teacher", anchors) == expected
+
+
 def test_same_params_and_seed_give_identical_runs(prepared, uninterrupted, tmp_path):
     again = copy_of(prepared, tmp_path, "again")
     train(again)
@@ -154,6 +182,7 @@ def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
     from pipeline.glue.tasks import get_task
     from pipeline.settings.params import load_params
     from pipeline.training.run import RunPaths, train_run
+    from stages.paths import run_layout
 
     class BreaksAtStepSix(Finetune):
         steps = 0
@@ -167,8 +196,8 @@ def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
 
     monkeypatch.setitem(STEPS, "finetune", BreaksAtStepSix)
     monkeypatch.chdir(prepared)
-    paths = RunPaths(Path("data/tokenized/rte"), Path("models/rte"), Path("runs/finetune-teacher/rte/model"),
-                     Path("runs/breaks/rte"), Path("live/breaks/rte"), Path("checkpoints/breaks/rte"))
+    paths = RunPaths(**{**run_layout("finetune", "rte"), "run": Path("runs/breaks/rte"), "live": Path("live/breaks/rte"),
+                        "checkpoints": Path("checkpoints/breaks/rte")})
     with pytest.raises(TrainingDiverged, match=r"student_loss is nan at step 6; the checkpoint of step 4 is kept in "
                                                r"checkpoints/breaks/rte/latest"):
         train_run(load_params("params.yaml"), get_task("rte"), "finetune", paths)

@@ -30,10 +30,13 @@ def workdir(tmp_path_factory):
     return cwd
 
 
-# The stage that trains each run (methods.pretrained: train; methods.teacher: distill).
+# The stage that trains each run (methods.pretrained: train; methods.teacher: distill; ...).
 STAGE_OF = {"finetune-teacher": ("finetune-teacher",), "finetune": ("train", "--method", "finetune"),
             "lgtm": ("train", "--method", "lgtm"), "prokt": ("train", "--method", "prokt"),
-            "kd": ("distill", "--method", "kd")}
+            "kd": ("distill", "--method", "kd"), "takd-assistant": ("assistant", "--method", "takd"),
+            "takd": ("distill-assistant", "--method", "takd"), "rco": ("distill-anchors", "--method", "rco")}
+TEACHER_GROUP = "kd, pkd, skd, dist, pesfkd, metadistil"
+NO_METHODS = {"pretrained": [], "teacher": [], "assistant": [], "anchors": []}
 
 
 def trained(cwd, task, method):
@@ -72,12 +75,44 @@ def narrow(cwd, **changes):
     (cwd / "params.yaml").write_text(yaml.safe_dump(params))
 
 
+def test_takd_distils_from_an_assistant_distilled_from_the_teacher(workdir):
+    trained(workdir, "rte", "finetune-teacher")
+    assistant = train(workdir, "rte", "takd-assistant")
+    assert assistant["method"] == "takd-assistant" and assistant["steps"] == -(-120 // 16)
+    config = json.loads((workdir / "runs/takd-assistant/rte/model/config.json").read_text())
+    assert config["num_hidden_layers"] == 2  # halfway between the demo's 2-layer teacher and 1-layer student, up
+    assert train(workdir, "rte", "takd")["best_step"] is not None
+
+
+def test_rco_distils_from_the_anchors_of_the_teachers_fine_tuning(workdir):
+    trained(workdir, "rte", "finetune-teacher")
+    anchors = workdir / "runs/teacher-anchors/rte"
+    assert sorted(p.name for p in anchors.iterdir()) == ["anchor-1", "anchor-2", "anchor-3", "anchor-4"]
+    assert all((path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file() for path in anchors.iterdir())
+    assert train(workdir, "rte", "rco")["best_step"] is not None
+
+
+def test_rco_without_its_anchors_exits_2_naming_them(workdir, tmp_path):
+    trained(workdir, "rte", "finetune-teacher")
+    original = (workdir / "params.yaml").read_text()
+    try:
+        params = yaml.safe_load(original)
+        params["rco"]["anchors"] = 5
+        (workdir / "params.yaml").write_text(yaml.safe_dump(params))
+        result = run_stage(*STAGE_OF["rco"], "--task", "rte", cwd=workdir)
+    finally:
+        (workdir / "params.yaml").write_text(original)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: runs/teacher-anchors/rte: 4 anchors; rco.anchors asks for 5: run the finetune-teacher stage first")
+
+
 def test_evaluate_writes_dev_metrics_server_files_and_zips(workdir):
     for run in ("finetune-teacher", "finetune"):
         trained(workdir, "mnli", run)
     original = (workdir / "params.yaml").read_text()
     try:
-        narrow(workdir, tasks=["mnli"], methods={"pretrained": ["finetune"], "teacher": []})
+        narrow(workdir, tasks=["mnli"], methods={**NO_METHODS, "pretrained": ["finetune"]})
         result = run_stage("evaluate", cwd=workdir)
     finally:
         (workdir / "params.yaml").write_text(original)
@@ -133,7 +168,7 @@ def test_submission_and_table_from_the_evaluated_runs(workdir):
         trained(workdir, "rte", run)
     original = (workdir / "params.yaml").read_text()
     try:
-        narrow(workdir, tasks=["rte"], methods={"pretrained": [], "teacher": ["kd"]})
+        narrow(workdir, tasks=["rte"], methods={**NO_METHODS, "teacher": ["kd"]})
         result = run_stage("evaluate", cwd=workdir)
         assert result.returncode == 0, result.stderr[-3000:]
         table = run_stage("table", cwd=workdir)
@@ -151,9 +186,11 @@ def test_submission_and_table_from_the_evaluated_runs(workdir):
 
 
 @pytest.mark.parametrize(("stage", "method", "message"), [
-    ("distill", "dkd", "error: --method 'dkd': this stage trains the methods of methods.teacher: kd"),
-    ("distill", "lgtm", "error: --method 'lgtm': this stage trains the methods of methods.teacher: kd"),
-    ("train", "kd", "error: --method 'kd': this stage trains the methods of methods.pretrained: finetune, prokt, lgtm"),
+    ("distill", "dkd", f"error: --method 'dkd': this stage trains the methods of methods.teacher: {TEACHER_GROUP}"),
+    ("distill", "lgtm", f"error: --method 'lgtm': this stage trains the methods of methods.teacher: {TEACHER_GROUP}"),
+    ("train", "kd", "error: --method 'kd': this stage trains the methods of methods.pretrained: finetune, dml, prokt, lgtm"),
+    ("distill-anchors", "kd", "error: --method 'kd': this stage trains the methods of methods.anchors: rco"),
+    ("assistant", "rco", "error: --method 'rco': this stage trains the methods of methods.assistant: takd"),
 ])
 def test_a_method_of_another_stage_exits_2_before_any_work(workdir, stage, method, message):
     result = run_stage(stage, "--method", method, "--task", "rte", cwd=workdir)

@@ -27,7 +27,8 @@ def model_inputs(batch: dict) -> dict:
 @dataclass
 class StepContext:
     """What a step may touch. `teacher` is None for methods without one, its optimizer and
-    schedule None for methods that do not train it; `settings` is the method's own section."""
+    schedule None for methods that do not train it; `settings` is the method's own section;
+    `total_steps` the run's length (the student's scheduler counts the steps taken)."""
 
     student: torch.nn.Module
     student_optimizer: torch.optim.Optimizer
@@ -37,10 +38,17 @@ class StepContext:
     teacher_scheduler: Any
     accelerator: Any
     settings: Section
+    total_steps: int = 0
 
 
 class Method:
     info: ClassVar[MethodInfo]  # its entry in pipeline/settings/methods.py
+
+    def prepare_teacher(self, teacher: torch.nn.Module, settings: Section) -> torch.nn.Module:
+        """The teacher the run trains or distils from, before its optimizer is made: a method
+        that adds modules to it (PESF-KD's adapter) returns the wrapped model, whose forward
+        still returns an object with `.logits`."""
+        return teacher
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         """One training step; returns the losses to log."""

@@ -16,7 +16,21 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
-from pipeline.settings.methods import METHODS, FinetuneSettings, KdSettings, LgtmSettings, ProktSettings
+from pipeline.settings.methods import (
+    METHODS,
+    DistSettings,
+    DmlSettings,
+    FinetuneSettings,
+    KdSettings,
+    LgtmSettings,
+    MetadistilSettings,
+    PesfkdSettings,
+    PkdSettings,
+    ProktSettings,
+    RcoSettings,
+    SkdSettings,
+    TakdSettings,
+)
 from pipeline.settings.section import Section
 
 TaskName = Literal[tuple(TASKS)]
@@ -123,6 +137,8 @@ class MethodGroups(Section):
 
     pretrained: list[MethodName] = Field(description="from the pre-trained checkpoints alone")
     teacher: list[MethodName] = Field(description="from the teacher fine-tuned alone")
+    assistant: list[MethodName] = Field(description="from an assistant distilled from the fine-tuned teacher")
+    anchors: list[MethodName] = Field(description="from checkpoints along the teacher's fine-tuning")
 
     @model_validator(mode="after")
     def _each_in_its_group(self) -> MethodGroups:
@@ -178,7 +194,15 @@ class Params(Section):
     # Each method's own section, named like it (pipeline/settings/methods.py).
     finetune: FinetuneSettings
     kd: KdSettings
+    pkd: PkdSettings
+    skd: SkdSettings
+    dist: DistSettings
+    takd: TakdSettings
+    rco: RcoSettings
+    dml: DmlSettings
     prokt: ProktSettings
+    pesfkd: PesfkdSettings
+    metadistil: MetadistilSettings
     lgtm: LgtmSettings
 
     @model_validator(mode="after")
@@ -189,17 +213,24 @@ class Params(Section):
         return self
 
     @model_validator(mode="after")
-    def _lgtm_has_no_loss_scaling(self) -> Params:
-        if "lgtm" in self.methods.all() and self.train.mixed_precision == "fp16":
+    def _no_hand_made_gradients_under_loss_scaling(self) -> Params:
+        # fp16's scaler divides every gradient by its scale at the optimizer step, including
+        # gradients set by hand that were never scaled.
+        hand_made = [name for name in ("lgtm", "metadistil") if name in self.methods.all()]
+        if hand_made and self.train.mixed_precision == "fp16":
             raise ValueError(
-                "train.mixed_precision: lgtm takes its teacher gradients with torch.autograd.grad, outside "
-                "fp16's loss scaler; use bf16 or no"
+                f"train.mixed_precision: {' and '.join(hand_made)} take their teacher gradients with "
+                "torch.autograd.grad, outside fp16's loss scaler; use bf16 or no"
             )
         return self
 
     def method_settings(self, method: str) -> Section:
         """The params section of `method` (a name of pipeline/settings/methods.py)."""
         return getattr(self, method)
+
+    def teacher_anchors(self) -> int:
+        """How many anchors finetune-teacher saves: the most a method of methods.anchors uses."""
+        return max((self.method_settings(name).anchors for name in self.methods.anchors), default=0)
 
 
 def _describe(error: dict) -> str:

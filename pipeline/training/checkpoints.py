@@ -6,9 +6,9 @@ a `persist` output would take the stage out of DVC's run-cache) holds:
                 steps: Accelerate's save_state (models, optimizers, schedulers, RNG states) in
                 state/, progress.json (the step, where both data iterators are, the run's
                 record so far, its fingerprint), the best student so far in best/, the
-                DVCLive logs so far in live/
-    finished/   the last finished run: run/ and live/, as the stage wrote them (hard links),
-                and its fingerprint
+                DVCLive logs so far in live/, the anchors saved so far in anchors/ (RCO's)
+    finished/   the last finished run: run/, live/ and anchors/, as the stage wrote them (hard
+                links), and its fingerprint
 
 Both are written beside and renamed into place, so a kill at any moment leaves the previous
 version or the new one. A rerun resumes from `latest/` only if the fingerprint is the same,
@@ -99,12 +99,14 @@ class FinishedRuns:
         path = self.finished / "fingerprint"
         return self.finished if path.is_file() and path.read_text() == run_fingerprint else None
 
-    def restore(self, run_dir: Path, live_dir: Path) -> None:
-        """Copy the kept run into `run_dir` and `live_dir` (new directories)."""
+    def restore(self, run_dir: Path, live_dir: Path, anchors_dir: Path | None = None) -> None:
+        """Copy the kept run into `run_dir`, `live_dir` and `anchors_dir` (new directories)."""
         _link_dir(self.finished / "run", run_dir)
         _link_dir(self.finished / "live", live_dir)
+        if anchors_dir is not None:
+            _link_dir(self.finished / "anchors", anchors_dir)
 
-    def keep(self, run_dir: Path, live_dir: Path, run_fingerprint: str) -> None:
+    def keep(self, run_dir: Path, live_dir: Path, run_fingerprint: str, anchors_dir: Path | None = None) -> None:
         """Keep a finished run (replacing the one kept before)."""
         self.finished.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.finished.parent / ".finished.tmp"
@@ -113,6 +115,8 @@ class FinishedRuns:
         tmp.mkdir()
         _link_dir(run_dir, tmp / "run")
         _link_dir(live_dir, tmp / "live")
+        if anchors_dir is not None:
+            _link_dir(anchors_dir, tmp / "anchors")
         (tmp / "fingerprint").write_text(run_fingerprint)
         replace(tmp, self.finished)
 
@@ -155,16 +159,18 @@ class Checkpoints:
             record["held_position"] = tuple(record["held_position"])
         return Progress(**record)
 
-    def restore(self, model_dir: Path, live_dir: Path) -> None:
-        """Models, optimizers, schedulers and RNG states as saved; the best student and the
-        logs so far into the run's (new) temporary directories."""
+    def restore(self, model_dir: Path, live_dir: Path, anchors_dir: Path | None = None) -> None:
+        """Models, optimizers, schedulers and RNG states as saved; the best student, the logs
+        and the anchors so far into the run's (new) temporary directories."""
         self.accelerator.load_state(str(self.latest / "state"))
         if self.accelerator.is_main_process:
             _copy_dir(self.latest / "best", model_dir)
             _copy_dir(self.latest / "live", live_dir)
+            if anchors_dir is not None:
+                _copy_dir(self.latest / "anchors", anchors_dir)
         self.accelerator.wait_for_everyone()
 
-    def save(self, progress: Progress, model_dir: Path, live_dir: Path) -> None:
+    def save(self, progress: Progress, model_dir: Path, live_dir: Path, anchors_dir: Path | None = None) -> None:
         tmp = self.directory / ".latest.tmp"
         if self.accelerator.is_main_process and tmp.exists():
             shutil.rmtree(tmp)
@@ -173,6 +179,8 @@ class Checkpoints:
         if self.accelerator.is_main_process:
             _copy_dir(model_dir, tmp / "best")
             _copy_dir(live_dir, tmp / "live")
+            if anchors_dir is not None:
+                _copy_dir(anchors_dir, tmp / "anchors")
             (tmp / "progress.json").write_text(json.dumps(asdict(progress), indent=2) + "\n")
             replace(tmp, self.latest)
         self.accelerator.wait_for_everyone()

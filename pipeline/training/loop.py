@@ -54,6 +54,7 @@ class RunDirs:
     model: Path  # the best student goes here
     live: Path  # DVCLive's logs
     checkpoints: Path  # checkpoints/TASK/RUN
+    anchors: Path | None = None  # the trained model at `anchor_steps` (RCO's teacher route), if any
 
 
 @dataclass
@@ -68,6 +69,8 @@ def setup(step: Method, student, teacher, *, train: TrainParams, settings: Secti
     sharding, mixed precision. Schedulers are registered for checkpoints, not prepared: a
     prepared one steps once per process."""
     info = step.info
+    if teacher is not None:
+        teacher = step.prepare_teacher(teacher, settings)
     student_optimizer, student_scheduler = make_optimizer(student, train, learning_rate=student_learning_rate,
                                                           total_steps=total_steps)
     student, student_optimizer = accelerator.prepare(student, student_optimizer)
@@ -84,7 +87,7 @@ def setup(step: Method, student, teacher, *, train: TrainParams, settings: Secti
         # (a BERT-base per checkpoint). distill_student runs it under the mixed-precision autocast.
         teacher = teacher.requires_grad_(False).to(accelerator.device)
     return StepContext(student, student_optimizer, student_scheduler, teacher, teacher_optimizer, teacher_scheduler,
-                       accelerator, settings)
+                       accelerator, settings, total_steps)
 
 
 def held_out_loader(dataset, tokenizer, train: TrainParams):
@@ -142,6 +145,13 @@ def _check_finite(losses: dict[str, float], step: int, checkpoints: Checkpoints,
             raise TrainingDiverged(f"{name} is {value} at step {step}; {kept}; lower the learning rate or check the data")
 
 
+def anchor_steps(steps: int, anchors: int) -> list[int]:
+    """RCO's equal-interval anchors: the steps that end each of `anchors` equal shares of
+    training, the last the final step (its reference, KD_Lib's RCO, keeps the teacher at every
+    `epoch_interval` epochs and at the end)."""
+    return [math.ceil(k * steps / anchors) for k in range(1, anchors + 1)]
+
+
 def total_steps(train_batches: int, epochs: float, processes: int) -> int:
     """Steps of a run: each process takes its shard's batches, `epochs` times."""
     return math.ceil(math.ceil(train_batches / processes) * epochs)
@@ -164,10 +174,12 @@ def train(
     fingerprint: str,
     summary: RunSummary,
     progress_bar: bool = True,
+    anchors: int = 0,
 ) -> TrainResult:
     """Train with `step`; the best student (by the task's selection metric) goes to
     `dirs.model`, the logs to `dirs.live`; a checkpoint every `checkpoint_steps` steps (0:
-    none). `summary` is the run's record, filled in as it goes (`steps` is set here)."""
+    none). `summary` is the run's record, filled in as it goes (`steps` is set here). With
+    `anchors`, the trained model is also saved at `anchor_steps` to `dirs.anchors`/anchor-K."""
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, set_seed
     from dvclive import Live
@@ -187,6 +199,7 @@ def train(
     selection_loader = loader(data.selection, tokenizer, train.eval_batch_size, shuffle=False)
     held_loader = held_out_loader(data.held_out, tokenizer, train) if step.info.uses_held_out else None
     steps = total_steps(len(train_loader), train.epochs, accelerator.num_processes)
+    anchor_at = {step: k for k, step in enumerate(anchor_steps(steps, anchors), start=1)}
 
     # Models, optimizers and schedules; then the loaders.
     ctx = setup(step, student, teacher, train=train, settings=settings, student_learning_rate=student_learning_rate,
@@ -200,7 +213,7 @@ def train(
     checkpoints = Checkpoints(dirs.checkpoints, fingerprint, accelerator)
     resumed = checkpoints.find()
     if resumed is not None:
-        checkpoints.restore(dirs.model, dirs.live)
+        checkpoints.restore(dirs.model, dirs.live, dirs.anchors)
         summary = resumed.summary
         log.info("%s %s: resuming from the checkpoint of step %d", task.name, summary.method, resumed.step)
     summary.steps = steps
@@ -239,10 +252,12 @@ def train(
                                          number)
                 bar.write(f"step {number}/{steps}: student {metric} {summary.last[metric]:.4f} "
                           f"(best {summary.best[metric]:.4f})")
+            if number in anchor_at and accelerator.is_main_process:
+                save_model(ctx.student, tokenizer, dirs.anchors / f"anchor-{anchor_at[number]}", accelerator)
             if checkpoint_steps and number % checkpoint_steps == 0 and number < steps:
                 position = held_batches.position if held_batches else None
                 checkpoints.save(Progress(number, batches.position, position, summary, fingerprint), dirs.model,
-                                 dirs.live)
+                                 dirs.live, dirs.anchors)
                 last_checkpoint = number
     live.end()
     outputs = kept_student_outputs(ctx.student, dirs.model, data.outputs, tokenizer, train.eval_batch_size,

@@ -10,18 +10,20 @@ a later stage copies instead of training it again (pipeline/training/checkpoints
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from pipeline.atomic import atomic_path
 from pipeline.distill.steps import STEPS
+from pipeline.errors import InputError
 from pipeline.glue.tasks import Task
-from pipeline.models.loading import load_task_model, load_tokenizer, zero_classifier
+from pipeline.models.loading import keep_first_layers, load_task_model, load_tokenizer, zero_classifier
 from pipeline.parallel import run_jobs
 from pipeline.reporting.outputs import output_keys, save_outputs
 from pipeline.reporting.summary import RunSummary
-from pipeline.settings.methods import FINETUNE_TEACHER, METHODS
+from pipeline.settings.methods import FINETUNE_TEACHER, METHODS, assistant_run
 from pipeline.settings.params import Params
 from pipeline.training.batches import held_out_split
 from pipeline.training.checkpoints import FinishedRuns, fingerprint, remove_unfinished
@@ -35,6 +37,8 @@ class RunPaths:
     tokenized: Path  # data/tokenized/TASK
     pretrained: Path  # models/TASK (teacher/, student/)
     finetuned_teacher: Path  # runs/finetune-teacher/TASK/model (the frozen teacher of KD)
+    assistant: Path  # runs/METHOD-assistant/TASK/model (TAKD's teacher)
+    anchors: Path  # runs/teacher-anchors/TASK: finetune-teacher's anchors (RCO's teachers)
     run: Path  # runs/RUN/TASK
     live: Path  # live/RUN/TASK
     checkpoints: Path  # checkpoints/RUN/TASK
@@ -51,26 +55,72 @@ def selection_and_held_out(params: Params, task: Task, splits):
     return train_set, dev, dev
 
 
+def _assistant_of(run: str) -> str | None:
+    """The method whose assistant `run` is (takd-assistant: takd), if it is one."""
+    return next((name for name, info in METHODS.items() if info.teacher == "assistant" and run == assistant_run(name)),
+                None)
+
+
 def _method_of(run: str) -> str:
-    """finetune-teacher is the finetune step applied to the teacher."""
-    return "finetune" if run == FINETUNE_TEACHER else run
+    """finetune-teacher is the finetune step applied to the teacher; an assistant is trained by
+    its method's own step (TAKD: KD from the fine-tuned teacher)."""
+    return "finetune" if run == FINETUNE_TEACHER else _assistant_of(run) or run
+
+
+def _assistant(params: Params, task: Task, method: str, paths: RunPaths):
+    """The assistant before training: the pre-trained teacher's first layers (TAKD)."""
+    from transformers import AutoConfig
+
+    from pipeline.distill.takd import assistant_layers
+
+    teacher = load_task_model(paths.pretrained / "teacher", task)
+    depth = assistant_layers(params.method_settings(method).assistant_layers, teacher.config.num_hidden_layers,
+                             AutoConfig.from_pretrained(paths.pretrained / "student").num_hidden_layers)
+    return keep_first_layers(teacher, depth, f"{method} assistant")
+
+
+def _anchor_dirs(anchors: Path) -> list[Path]:
+    """finetune-teacher's anchors in the order they were saved (anchor-1, anchor-2, ...)."""
+    return sorted(anchors.glob("anchor-*"), key=lambda path: int(path.name.split("-")[1]))
 
 
 def _models(params: Params, task: Task, run: str, paths: RunPaths):
     """(student, teacher or None) of a run, before training."""
     if run == FINETUNE_TEACHER:  # the teacher trained alone takes the student's slot
         return load_task_model(paths.pretrained / "teacher", task), None
+    if (method := _assistant_of(run)) is not None:  # the assistant takes the student's slot
+        return _assistant(params, task, method, paths), load_task_model(paths.finetuned_teacher, task)
     info = METHODS[run]
     student = load_task_model(paths.pretrained / "student", task)
     if info.teacher == "pretrained":  # ProKT, LGTM: the pre-trained teacher learns beside the student
         teacher = load_task_model(paths.pretrained / "teacher", task)
-        if params.method_settings(run).init_classifier_to_zero:
+        if getattr(params.method_settings(run), "init_classifier_to_zero", False):  # ProKT's and LGTM's knob
             zero_classifier(student)
             zero_classifier(teacher)
         return student, teacher
     if info.teacher == "finetuned":  # KD: the teacher fine-tuned alone, frozen
         return student, load_task_model(paths.finetuned_teacher, task)
+    if info.teacher == "assistant":  # TAKD: the assistant distilled from that teacher
+        return student, load_task_model(paths.assistant, task)
+    if info.teacher == "anchors":  # RCO: that teacher's anchors, one after another
+        from pipeline.distill.rco import AnchorRoute
+
+        anchors = _anchor_dirs(paths.anchors)
+        if len(anchors) != params.method_settings(run).anchors:
+            raise InputError(f"{paths.anchors}: {len(anchors)} anchors; {run}.anchors asks for "
+                             f"{params.method_settings(run).anchors}: run the finetune-teacher stage first")
+        return student, AnchorRoute([load_task_model(path, task) for path in anchors])
     return student, None
+
+
+def _teacher_input(run: str, paths: RunPaths) -> Path | None:
+    """The file input a run's teacher is loaded from, if any."""
+    if run == FINETUNE_TEACHER:
+        return None
+    if _assistant_of(run) is not None:
+        return paths.finetuned_teacher
+    return {"finetuned": paths.finetuned_teacher, "assistant": paths.assistant,
+            "anchors": paths.anchors}.get(METHODS[run].teacher)
 
 
 def run_fingerprint(params: Params, task: Task, run: str, paths: RunPaths) -> str:
@@ -78,9 +128,11 @@ def run_fingerprint(params: Params, task: Task, run: str, paths: RunPaths) -> st
     method = _method_of(run)
     settings = {"task": task.name, "run": run, "seed": params.seed, "train": params.train.model_dump(),
                 "held_out": params.held_out.model_dump(), method: params.method_settings(method).model_dump()}
+    if run == FINETUNE_TEACHER:
+        settings["anchors"] = params.teacher_anchors()
     inputs = [paths.tokenized, paths.pretrained]
-    if METHODS[method].teacher == "finetuned" and run != FINETUNE_TEACHER:
-        inputs.append(paths.finetuned_teacher)
+    if (teacher := _teacher_input(run, paths)) is not None:
+        inputs.append(teacher)
     return fingerprint(settings, inputs)
 
 
@@ -89,9 +141,11 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
     finished run if one of the same fingerprint is kept, trained otherwise."""
     run_print = run_fingerprint(params, task, run, paths)
     finished = FinishedRuns(paths.checkpoints)
+    anchors = params.teacher_anchors() if run == FINETUNE_TEACHER else 0
     if finished.find(run_print):
-        with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir:
-            finished.restore(run_dir, live_dir)
+        with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir, \
+                _anchors_path(paths, anchors) as anchors_dir:
+            finished.restore(run_dir, live_dir, anchors_dir)
         log.info("%s %s: the finished run of these params, inputs and code is kept: copied, not trained", task.name,
                  run)
         return RunSummary.read(paths.run / "summary.json")
@@ -111,22 +165,29 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
     learning_rate = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
     method = _method_of(run)
 
-    with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir:
+    with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir, \
+            _anchors_path(paths, anchors) as anchors_dir:
         run_dir.mkdir()
         result = train(
             STEPS[method](), task=task, student=student, teacher=teacher, tokenizer=tokenizer, data=data,
             train=params.train, settings=params.method_settings(method), student_learning_rate=learning_rate,
             seed=params.seed, checkpoint_steps=params.launch.checkpoint_steps,
-            dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints), fingerprint=run_print, summary=summary,
+            dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints, anchors_dir), fingerprint=run_print,
+            summary=summary, anchors=anchors,
         )
         save_outputs(run_dir / "outputs", result.outputs)
         # DVCLive's own summary would sit among the plots (dvc.yaml plots the whole live
         # directory against `step`); the run's summary.json and metrics/ hold the same facts.
         (live_dir / "metrics.json").unlink(missing_ok=True)
         (run_dir / "summary.json").write_text(result.summary.to_json())
-    finished.keep(paths.run, paths.live, run_print)
+    finished.keep(paths.run, paths.live, run_print, paths.anchors if anchors else None)
     remove_unfinished(paths.checkpoints)  # the run is complete: nothing to resume
     return result.summary
+
+
+def _anchors_path(paths: RunPaths, anchors: int):
+    """Where a run writes its anchors (written beside and renamed in), or nowhere."""
+    return atomic_path(paths.anchors) if anchors else nullcontext(None)
 
 
 def train_runs(params: Params, tasks: list[Task], run: str, paths_of) -> list[RunSummary]:

@@ -6,8 +6,9 @@
 
 Prints one JSON line: `<method>_step_s` (median), `<method>_over_kd`, `<method>_examples_per_s`
 and `<method>_peak_mb` (peak RSS of a process running only that method, or CUDA max allocated)
-for kd, prokt, lgtm (the default, faithful mode), lgtm_fast and lgtm_authors (their code,
-transcribed); and `lgtm_over_authors`, the default step against theirs (the same update).
+for every method (lgtm: the default, faithful mode), lgtm_fast and lgtm_authors (their code,
+transcribed); `lgtm_over_authors`, the default step against theirs (the same update), and
+`lgtm_over_metadistil`, against the meta-distillation the paper says LGTM is cheaper than.
 Like every stage command it runs the portable CPU kernels unless LGTM_NATIVE_CPU=1 (the
 machine's own: what speed figures mean); `cpu_kernels` in the JSON says which.
 """
@@ -33,8 +34,8 @@ def main(
     precision: str = typer.Option("no", help="no, bf16 or fp16 (Accelerate mixed precision)."),
     warmup: int = typer.Option(3, help="Untimed steps per method first."),
     repeats: int = typer.Option(10, help="Timed steps per method, interleaved."),
-    methods: str = typer.Option("kd,prokt,lgtm,lgtm-fast,lgtm-authors",
-                                help="Comma-separated: kd, prokt, lgtm, lgtm-fast, lgtm-authors."),
+    methods: str = typer.Option("all", help="Comma-separated method names (kd, pkd, ..., lgtm, lgtm-fast, "
+                                            "lgtm-authors), or all."),
     memory: bool = typer.Option(True, help="Also measure peak memory, one subprocess per method."),
 ) -> None:
     """Time the methods' training steps and print one JSON line."""
@@ -43,7 +44,7 @@ def main(
     from benchmarks.step_time import METHODS, Shape, run
     from pipeline.errors import InputError
 
-    chosen = tuple(name.strip() for name in methods.split(",") if name.strip())
+    chosen = METHODS if methods == "all" else tuple(name.strip() for name in methods.split(",") if name.strip())
     unknown = [name for name in chosen if name not in METHODS]
     if unknown or not chosen:
         raise InputError(f"--methods: unknown {', '.join(unknown) or '(none given)'}; expected some of: {', '.join(METHODS)}")

@@ -1,0 +1,79 @@
+"""SKD (spherical knowledge distillation, Guo et al. 2020): KD between logits projected onto a
+sphere. The student distils from a frozen teacher fine-tuned alone; only the student trains.
+
+Both models' logits are layer-normalised over the classes (centred, divided by the square root of
+their biased variance plus ε = 1e-7, no affine) and multiplied by a fixed radius m:
+ẑ = m · (z − mean z) / √(var z + ε). Then, with the teacher in eval mode and its logits detached,
+
+    L = α · τ² · KL_τ(T̂ ‖ Ŝ) + (1 − α) · CE(Ŝ, y)
+
+(the cross-entropy on the student's *normalised* logits too). This is PaddleClas's `SKDLoss`
+(ppcls/loss/skdloss.py, `forward`), which follows forjiuzhou/Spherical-Knowledge-Distillation's
+README; reference/skd.py transcribes it. PaddleClas writes the soft term as the cross-entropy
+−Σ p_T log p_S; the KL here differs from it by the teacher's entropy, a constant: the same
+gradient, a logged value 0 when the student matches. The student's predictions are its raw
+logits, whose arg max is the normalised logits' (a positive scale and a shift per example).
+
+Not followed: the active branch of the authors' skd_main.py `train_kd` (lines 460-465), which
+rescales the student's logits to the teacher's standard deviation instead (neither centred nor
+multiplied) and divides its KL sum by the batch size twice; its README and commented-out code
+describe the loss above.
+
+Two classes (SST-2, MRPC, QQP, QNLI, RTE): the layer norm of two logits is ±m · |d| / √(d² + ε)
+with d half their difference, so both terms see the sign of d and almost nothing else: the
+gradient through the normalisation is ε / (d² + ε)^{3/2}, about 1e-7 once the logits differ by
+O(1), large only where they nearly tie (|d| ≲ √ε ≈ 3e-4). Implemented as defined; on those
+tasks SKD is expected to move the student little, what it moves coming from near-tied examples
+(and AdamW's scaling of small gradients).
+
+Regression (STS-B, one output): the layer norm of one logit is 0, constant, so SKD is undefined
+there. The step falls back to the project's KD: α · MSE(S, T) + (1 − α) · MSE(S, y) (losses.py);
+the multiplier and the temperature are unused.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from pipeline.distill.base import Method, StepContext, model_inputs
+from pipeline.distill.losses import soft_target_loss, student_loss
+from pipeline.optim import minimize
+from pipeline.settings.methods import METHODS
+
+LAYER_NORM_EPS = 1e-7  # PaddleClas's and the authors' README's epsilon
+
+
+def spherical(logits: torch.Tensor, multiplier: float) -> torch.Tensor:
+    """The logits layer-normalised over the classes, times the multiplier, in float32 at least."""
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    return F.layer_norm(logits, logits.shape[-1:], None, None, LAYER_NORM_EPS) * multiplier
+
+
+def skd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, *, alpha_kd: float,
+             temperature: float, multiplier: float) -> torch.Tensor:
+    """α · τ² · KL_τ(T̂ ‖ Ŝ) + (1 − α) · CE(Ŝ, y) on normalised logits, the teacher's detached;
+    for one output, the project's KD (α · MSE(S, T) + (1 − α) · MSE(S, y))."""
+    if student_logits.shape[-1] == 1:
+        return student_loss(student_logits, teacher_logits, labels, alpha_kd=alpha_kd, temperature=temperature)
+    student, teacher = spherical(student_logits, multiplier), spherical(teacher_logits.detach(), multiplier)
+    loss = soft_target_loss(teacher, student, temperature) * temperature**2 * alpha_kd
+    if alpha_kd < 1.0:
+        loss = loss + F.cross_entropy(student, labels) * (1.0 - alpha_kd)
+    return loss
+
+
+class Skd(Method):
+    info = METHODS["skd"]
+
+    def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
+        s = ctx.settings
+        inputs = model_inputs(batch)
+        ctx.teacher.eval()
+        ctx.student.train()
+        with torch.no_grad(), ctx.accelerator.autocast():
+            teacher_logits = ctx.teacher(**inputs).logits
+        loss = skd_loss(ctx.student(**inputs).logits, teacher_logits, batch["labels"], alpha_kd=s.alpha_kd,
+                        temperature=s.temperature, multiplier=s.multiplier)
+        minimize(loss, ctx.accelerator, ctx.student_optimizer, ctx.student_scheduler)
+        return {"student_loss": loss.item()}
