@@ -7,11 +7,10 @@ import copy
 
 import pytest
 import torch
-from accelerate import Accelerator
+from step_context import frozen_teacher_context, optimizer, params
 from test_lgtm_gradient import batch, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.base import StepContext
 from pipeline.distill.pkd import Pkd, default_layer_map, patient_loss
 from pipeline.settings.methods import PkdSettings
 from reference.pkd import patience_loss, training_loss
@@ -22,18 +21,8 @@ SETTINGS = PkdSettings(alpha_kd=0.7, temperature=3.0, beta=50.0, layer_map=None)
 pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")
 
 
-def optimizer(model):
-    return torch.optim.AdamW(model.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
-
-
-def context(teacher, student, settings=SETTINGS) -> StepContext:
-    opt = optimizer(student)
-    return StepContext(student, opt, get_linear_schedule_with_warmup(opt, 0, 10), teacher, None, None,
-                       Accelerator(cpu=True), settings)
-
-
-def params(model):
-    return [p.detach().clone() for p in model.parameters()]
+def context(teacher, student, settings=SETTINGS):
+    return frozen_teacher_context(teacher, student, settings)
 
 
 def inputs(b):

@@ -6,11 +6,10 @@ from __future__ import annotations
 import copy
 
 import torch
-from accelerate import Accelerator
+from step_context import frozen_teacher_context, optimizer, params
 from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.base import StepContext
 from pipeline.distill.skd import Skd, skd_loss, spherical
 from pipeline.settings.methods import SkdSettings
 from reference.skd import SKDLoss
@@ -18,18 +17,8 @@ from reference.skd import SKDLoss
 SETTINGS = SkdSettings(alpha_kd=0.8, temperature=2.0, multiplier=2.0)
 
 
-def optimizer(model):
-    return torch.optim.AdamW(model.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
-
-
-def context(teacher, student, settings=SETTINGS) -> StepContext:
-    opt = optimizer(student)
-    return StepContext(student, opt, get_linear_schedule_with_warmup(opt, 0, 10), teacher, None, None,
-                       Accelerator(cpu=True), settings)
-
-
-def params(model):
-    return [p.detach().clone() for p in model.parameters()]
+def context(teacher, student, settings=SETTINGS):
+    return frozen_teacher_context(teacher, student, settings)
 
 
 def test_two_steps_are_paddleclas_skd_loss_and_a_plain_adamw_step():

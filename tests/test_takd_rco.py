@@ -8,11 +8,10 @@ import copy
 
 import pytest
 import torch
-from accelerate import Accelerator
+from step_context import frozen_teacher_context, params
 from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.base import StepContext
 from pipeline.distill.rco import AnchorRoute, Rco
 from pipeline.distill.takd import Takd, assistant_layers
 from pipeline.settings.methods import RcoSettings, TakdSettings
@@ -32,15 +31,8 @@ def kd_reference_step(student, teacher, b, *, alpha, tau, optimizer):
     optimizer.zero_grad()
 
 
-def student_context(teacher, settings, total_steps: int) -> StepContext:
-    student = tiny_bert(1, 8, seed=2)
-    optimizer = torch.optim.AdamW(student.parameters(), lr=1e-3, eps=1e-6, weight_decay=0.0)
-    scheduler = get_linear_schedule_with_warmup(optimizer, 0, total_steps)
-    return StepContext(student, optimizer, scheduler, teacher, None, None, Accelerator(cpu=True), settings, total_steps)
-
-
-def params(model):
-    return [p.detach().clone() for p in model.parameters()]
+def student_context(teacher, settings, total_steps: int):
+    return frozen_teacher_context(teacher, tiny_bert(1, 8, seed=2), settings, total_steps)
 
 
 @pytest.mark.parametrize(("setting", "teacher", "student", "expected"),

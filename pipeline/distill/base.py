@@ -6,7 +6,9 @@ the same for all of them. pipeline/distill/steps.py maps names to step classes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 import torch
@@ -55,14 +57,20 @@ class Method:
         raise NotImplementedError
 
 
-def distill_student(ctx: StepContext, batch: dict, *, alpha_kd: float, temperature: float) -> float:
-    """Step 6 of every distillation method: KD from the (current) teacher, in eval mode."""
+def student_step(ctx: StepContext, batch: dict, loss_of: Callable[..., torch.Tensor]) -> float:
+    """One student step on `loss_of(student_logits, teacher_logits, labels)`, the teacher's
+    logits from a no-grad forward in eval mode: the student step of every method that distils
+    from logits alone (KD's loss, SKD's, DIST's...)."""
     inputs = model_inputs(batch)
     ctx.teacher.eval()
     ctx.student.train()
     with torch.no_grad(), ctx.accelerator.autocast():
         teacher_logits = ctx.teacher(**inputs).logits
-    loss = student_loss(ctx.student(**inputs).logits, teacher_logits, batch["labels"],
-                        alpha_kd=alpha_kd, temperature=temperature)
+    loss = loss_of(ctx.student(**inputs).logits, teacher_logits, batch["labels"])
     minimize(loss, ctx.accelerator, ctx.student_optimizer, ctx.student_scheduler)
     return loss.item()
+
+
+def distill_student(ctx: StepContext, batch: dict, *, alpha_kd: float, temperature: float) -> float:
+    """Step 6 of every distillation method: KD from the (current) teacher, in eval mode."""
+    return student_step(ctx, batch, partial(student_loss, alpha_kd=alpha_kd, temperature=temperature))

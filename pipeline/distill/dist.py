@@ -32,11 +32,12 @@ L = w_ce · MSE(S, y) + w_kd · MSE(S, T); β, γ and τ are unused.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
-from pipeline.distill.base import Method, StepContext, model_inputs
-from pipeline.distill.losses import soft_target_loss, task_loss
-from pipeline.optim import minimize
+from pipeline.distill.base import Method, StepContext, student_step
+from pipeline.distill.losses import at_least_float32, soft_target_loss, task_loss
 from pipeline.settings.methods import METHODS
 
 PEARSON_EPS = 1e-8  # the reference's, added to the product of the norms
@@ -66,7 +67,7 @@ def dist_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels
     """w_ce · CE(S, y) + w_kd · DIST(S, T), the teacher's logits detached (for one output:
     w_ce · MSE(S, y) + w_kd · MSE(S, T))."""
     teacher_logits = teacher_logits.detach()
-    student = student_logits.to(torch.promote_types(student_logits.dtype, torch.float32))
+    student = at_least_float32(student_logits)
     if student.shape[-1] == 1:
         kd = soft_target_loss(teacher_logits, student, temperature)
     else:
@@ -79,12 +80,6 @@ class Dist(Method):
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         s = ctx.settings
-        inputs = model_inputs(batch)
-        ctx.teacher.eval()
-        ctx.student.train()
-        with torch.no_grad(), ctx.accelerator.autocast():
-            teacher_logits = ctx.teacher(**inputs).logits
-        loss = dist_loss(ctx.student(**inputs).logits, teacher_logits, batch["labels"], ce_weight=s.ce_weight,
-                         kd_weight=s.kd_weight, beta=s.beta, gamma=s.gamma, temperature=s.temperature)
-        minimize(loss, ctx.accelerator, ctx.student_optimizer, ctx.student_scheduler)
-        return {"student_loss": loss.item()}
+        loss_of = partial(dist_loss, ce_weight=s.ce_weight, kd_weight=s.kd_weight, beta=s.beta, gamma=s.gamma,
+                          temperature=s.temperature)
+        return {"student_loss": student_step(ctx, batch, loss_of)}

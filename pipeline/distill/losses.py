@@ -13,13 +13,14 @@ import torch
 import torch.nn.functional as F
 
 
-def _at_least_float32(logits: torch.Tensor) -> torch.Tensor:
+def at_least_float32(logits: torch.Tensor) -> torch.Tensor:
+    """Losses are computed in float32 at least, as the authors' (bf16 logits under mixed precision)."""
     return logits.to(torch.promote_types(logits.dtype, torch.float32))
 
 
 def soft_target_loss(target_logits: torch.Tensor, logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """KL_τ(target ‖ logits); gradients flow into both arguments unless the caller detaches."""
-    target_logits, logits = _at_least_float32(target_logits), _at_least_float32(logits)
+    target_logits, logits = at_least_float32(target_logits), at_least_float32(logits)
     if logits.shape[-1] == 1:
         return F.mse_loss(logits.squeeze(-1), target_logits.squeeze(-1))
     target_log_probs = F.log_softmax(target_logits / temperature, dim=-1)

@@ -66,7 +66,7 @@ from torch.func import functional_call
 
 from pipeline.distill.base import Method, StepContext, model_inputs
 from pipeline.distill.lgtm import _eager_attention, _modes
-from pipeline.distill.losses import task_loss
+from pipeline.distill.losses import at_least_float32, task_loss
 from pipeline.distill.pkd import default_layer_map, patient_loss
 from pipeline.optim import step_optimizer
 from pipeline.settings.methods import METHODS
@@ -78,14 +78,11 @@ def _no_reduction(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     return tensors
 
 
-def _at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
-
 
 def soft_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """τ² · MSE(softmax(t/τ), softmax(s/τ)), the mean over examples and classes; for one output,
     MSE(t, s) (the reference's `--logits_mse`). Gradients flow into both."""
-    student_logits, teacher_logits = _at_least_float32(student_logits), _at_least_float32(teacher_logits)
+    student_logits, teacher_logits = at_least_float32(student_logits), at_least_float32(teacher_logits)
     if student_logits.shape[-1] == 1:
         return F.mse_loss(teacher_logits, student_logits)
     soft_targets = F.softmax(teacher_logits / temperature, dim=-1)
@@ -98,7 +95,7 @@ def student_loss(student_out, teacher_out, labels: torch.Tensor, *, alpha: float
     """L_s of two model outputs (hidden states needed when β > 0); the teacher is not detached:
     the pilot differentiates through it."""
     loss = alpha * soft_loss(student_out.logits, teacher_out.logits, temperature)
-    loss = loss + (1.0 - alpha) * task_loss(_at_least_float32(student_out.logits), labels)
+    loss = loss + (1.0 - alpha) * task_loss(at_least_float32(student_out.logits), labels)
     if beta != 0.0:
         loss = loss + beta * patient_loss(student_out.hidden_states, teacher_out.hidden_states, layer_map)
     return loss
@@ -131,7 +128,7 @@ def teacher_gradient(
     # 2. v = ∇_{S'} CE(S'(H)), S' in eval mode as the reference's `s_prime_forward`.
     with _modes(teacher, teacher.training, student, False):
         held_logits = functional_call(student, dict(zip(names, pilot)), (), model_inputs(held_batch)).logits
-    held_loss = task_loss(_at_least_float32(held_logits), held_batch["labels"])
+    held_loss = task_loss(at_least_float32(held_logits), held_batch["labels"])
     v = reduce_mean(list(torch.autograd.grad(held_loss, pilot, materialize_grads=True)))
     del pilot, held_logits
 

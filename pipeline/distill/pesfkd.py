@@ -58,7 +58,7 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from pipeline.distill.base import Method, StepContext, model_inputs
-from pipeline.distill.losses import task_loss
+from pipeline.distill.losses import at_least_float32, task_loss
 from pipeline.distill.pkd import default_layer_map, patient_loss
 from pipeline.errors import InputError
 from pipeline.optim import step_optimizer
@@ -119,13 +119,10 @@ class AdaptedTeacher(nn.Module):
         return SequenceClassifierOutput(logits=logits, hidden_states=outputs.hidden_states)
 
 
-def _at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
-
 
 def soft_mse_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """τ² · MSE(softmax(T/τ), softmax(S/τ)), gradients into both; on one output, MSE(T, S)."""
-    teacher_logits, student_logits = _at_least_float32(teacher_logits), _at_least_float32(student_logits)
+    teacher_logits, student_logits = at_least_float32(teacher_logits), at_least_float32(student_logits)
     if student_logits.shape[-1] == 1:
         return F.mse_loss(teacher_logits, student_logits)
     soft_targets = F.softmax(teacher_logits / temperature, dim=-1)

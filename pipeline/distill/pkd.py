@@ -42,13 +42,9 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.distill.base import Method, StepContext, model_inputs
-from pipeline.distill.losses import soft_target_loss, task_loss
+from pipeline.distill.losses import at_least_float32, soft_target_loss, task_loss
 from pipeline.optim import minimize
 from pipeline.settings.methods import METHODS
-
-
-def _at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
 def default_layer_map(teacher_layers: int, student_layers: int) -> list[int]:
@@ -92,9 +88,9 @@ def patient_loss(student_hidden: tuple[torch.Tensor, ...], teacher_hidden: tuple
     if any(not 1 <= t <= len(teacher_hidden) - 1 for t in layer_map):
         raise ValueError(f"layer map {layer_map} names a layer outside the teacher's 1..{len(teacher_hidden) - 1}")
     if not layer_map:
-        return _at_least_float32(student_hidden[-1]).new_zeros(())
-    student = torch.stack([_at_least_float32(student_hidden[j][:, 0]) for j in range(1, len(layer_map) + 1)], dim=1)
-    teacher = torch.stack([_at_least_float32(teacher_hidden[t][:, 0]) for t in layer_map], dim=1)
+        return at_least_float32(student_hidden[-1]).new_zeros(())
+    student = torch.stack([at_least_float32(student_hidden[j][:, 0]) for j in range(1, len(layer_map) + 1)], dim=1)
+    teacher = torch.stack([at_least_float32(teacher_hidden[t][:, 0]) for t in layer_map], dim=1)
     if student.shape[-1] != teacher.shape[-1]:
         raise ValueError(f"PKD needs equal hidden sizes: student {student.shape[-1]}, teacher {teacher.shape[-1]}")
     dtype = torch.promote_types(student.dtype, teacher.dtype)

@@ -33,12 +33,13 @@ the multiplier and the temperature are unused.
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 
-from pipeline.distill.base import Method, StepContext, model_inputs
-from pipeline.distill.losses import soft_target_loss, student_loss
-from pipeline.optim import minimize
+from pipeline.distill.base import Method, StepContext, student_step
+from pipeline.distill.losses import at_least_float32, soft_target_loss, student_loss
 from pipeline.settings.methods import METHODS
 
 LAYER_NORM_EPS = 1e-7  # PaddleClas's and the authors' README's epsilon
@@ -46,7 +47,7 @@ LAYER_NORM_EPS = 1e-7  # PaddleClas's and the authors' README's epsilon
 
 def spherical(logits: torch.Tensor, multiplier: float) -> torch.Tensor:
     """The logits layer-normalised over the classes, times the multiplier, in float32 at least."""
-    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    logits = at_least_float32(logits)
     return F.layer_norm(logits, logits.shape[-1:], None, None, LAYER_NORM_EPS) * multiplier
 
 
@@ -68,12 +69,5 @@ class Skd(Method):
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         s = ctx.settings
-        inputs = model_inputs(batch)
-        ctx.teacher.eval()
-        ctx.student.train()
-        with torch.no_grad(), ctx.accelerator.autocast():
-            teacher_logits = ctx.teacher(**inputs).logits
-        loss = skd_loss(ctx.student(**inputs).logits, teacher_logits, batch["labels"], alpha_kd=s.alpha_kd,
-                        temperature=s.temperature, multiplier=s.multiplier)
-        minimize(loss, ctx.accelerator, ctx.student_optimizer, ctx.student_scheduler)
-        return {"student_loss": loss.item()}
+        loss_of = partial(skd_loss, alpha_kd=s.alpha_kd, temperature=s.temperature, multiplier=s.multiplier)
+        return {"student_loss": student_step(ctx, batch, loss_of)}
