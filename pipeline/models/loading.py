@@ -94,6 +94,19 @@ def load_task_model(directory: str | Path, task: Task):
     return model
 
 
+def import_model_code(directory: str | Path) -> None:
+    """Import the code of the checkpoint's model and tokenizer classes (transformers imports a
+    model type's modules on first use, 2 to 3 s for BERT): done once in a stage's process
+    before its runs fork, instead of once in each run."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
+
+    directory = Path(directory)
+    if (directory / "config.json").is_file():
+        MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(AutoConfig.from_pretrained(directory))]
+        load_tokenizer(directory)
+
+
 def load_tokenizer(directory: str | Path):
     """The tokenizer saved with a checkpoint."""
     from transformers import AutoTokenizer

@@ -19,7 +19,13 @@ from pipeline.atomic import atomic_path
 from pipeline.distill.steps import STEPS
 from pipeline.errors import InputError
 from pipeline.glue.tasks import Task
-from pipeline.models.loading import keep_first_layers, load_task_model, load_tokenizer, zero_classifier
+from pipeline.models.loading import (
+    import_model_code,
+    keep_first_layers,
+    load_task_model,
+    load_tokenizer,
+    zero_classifier,
+)
 from pipeline.parallel import run_jobs
 from pipeline.reporting.outputs import output_keys, save_outputs
 from pipeline.reporting.summary import RunSummary
@@ -194,4 +200,9 @@ def train_runs(params: Params, tasks: list[Task], run: str, paths_of) -> list[Ru
     """The run `run` of every task, `launch.workers` at a time; `paths_of(task name)` gives
     each run's paths."""
     jobs = [partial(train_run, params, task, run, paths_of(task.name)) for task in tasks]
+    # What every run imports, imported once before the runs fork: seconds per run otherwise.
+    import datasets  # noqa: F401
+
+    for role in ("student", "teacher"):
+        import_model_code(paths_of(tasks[0].name).pretrained / role)
     return run_jobs(jobs, params.launch.worker_count(len(jobs)))
