@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Stage commands in dvc.yaml call `python`: it must be the one in .venv.
 RUN    := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: demo test install chromium
+.PHONY: demo test compare install chromium
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ demo: $(STAMP)
 	$(RUN) python -m stages clean
 	@echo; cat reports/results.md; echo
 	@echo "Submission zips (one per method):"; ls -1 submissions/*.zip
+
+# The comparison grid of the `compare` preset as DVC experiments, then the paper's table
+# (hours on 2 cores; rerun after a kill: finished points are kept).
+compare: $(STAMP)
+	$(RUN) python -m stages compare
+	$(RUN) python -m stages paper-table --preset compare
 
 test: $(STAMP) chromium
 	$(RUN) python -m pytest

@@ -17,13 +17,14 @@ from stages import (
     evaluate,
     finetune_teacher,
     params,
+    plots,
     pretrained,
     table,
     tokenize,
     train,
 )
 from stages.command import run
-from stages.tools import bench, clean, plots_template, predict, scale
+from stages.tools import bench, clean, compare, paper_table, plots_template, predict, scale, score_submission
 
 app = typer.Typer(
     name="lgtm",
@@ -36,10 +37,11 @@ app = typer.Typer(
 for name, module in (("params", params), ("download", download), ("pretrained", pretrained), ("tokenize", tokenize),
                      ("finetune-teacher", finetune_teacher), ("train", train), ("distill", distill),
                      ("assistant", assistant), ("distill-assistant", distill_assistant),
-                     ("distill-anchors", distill_anchors), ("evaluate", evaluate), ("table", table)):
+                     ("distill-anchors", distill_anchors), ("evaluate", evaluate), ("table", table), ("plots", plots)):
     app.command(name, rich_help_panel="DVC stages")(module.main)
 for name, module in (("predict", predict), ("clean", clean), ("plots-template", plots_template), ("bench", bench),
-                     ("scale", scale)):
+                     ("scale", scale), ("compare", compare), ("paper-table", paper_table),
+                     ("score-submission", score_submission)):
     app.command(name, rich_help_panel="Tools (not stages)")(module.main)
 
 

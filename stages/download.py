@@ -5,7 +5,8 @@ skipped and where.
     python -m stages.download --task rte --glue-dir ~/glue     # one task, from a local GLUE directory
     python -m stages.download --write-glue-dir ~/synthetic     # the synthetic GLUE files themselves
 
-Writes data/glue/TASK/{split}.jsonl and data/glue/TASK/report.json.
+Writes data/glue/TASK/{split}.jsonl and data/glue/TASK/report.json; for the synthetic source
+also data/glue/TASK/truth/ (the true test labels and the flipped ones, pipeline/glue/synthetic.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def main(
     from pipeline.atomic import atomic_path, write_json
     from pipeline.glue.normalized import split_path, write_split
     from pipeline.glue.sources import task_splits, write_synthetic_glue
+    from pipeline.glue.synthetic import TRUTH_DIR
     from pipeline.glue.tasks import get_task
     from pipeline.settings.params import load_params
 
@@ -50,14 +52,14 @@ def main(
         return
     chosen = source.value if source else ("dir" if glue_dir else params.data.source)
     for glue_task in tasks:
-        splits = task_splits(
-            glue_task, source=chosen, glue_dir=str(glue_dir) if glue_dir else params.data.glue_dir,
-            synthetic_data=params.data.synthetic, max_malformed_fraction=params.data.max_malformed_fraction,
-            hub_timeout_s=params.hub_timeout_s,
-        )
         report = {"task": glue_task.name, "source": chosen, "splits": {}}
         with atomic_path(GLUE_ROOT / glue_task.name) as out:
             out.mkdir()
+            splits = task_splits(
+                glue_task, source=chosen, glue_dir=str(glue_dir) if glue_dir else params.data.glue_dir,
+                synthetic_data=params.data.synthetic, max_malformed_fraction=params.data.max_malformed_fraction,
+                hub_timeout_s=params.hub_timeout_s, truth_dir=out / TRUTH_DIR,
+            )
             for split, examples, file_report in splits:
                 rows = write_split(split_path(out, split.name), examples)
                 entry = {"examples": rows}

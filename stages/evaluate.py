@@ -6,10 +6,12 @@ benchmark-server zip.
 For the teacher alone and each method of `methods`, on each task of `tasks`: reads the logits
 the training stage saved for the kept checkpoint (runs/RUN/TASK/outputs/) and writes
 metrics/RUN/TASK.json (every dev split, MNLI matched and mismatched, with the majority-class
-baseline of each and the run's selection record) and predictions/RUN/TASK/ (the test sets in
+baseline of each, the run's selection record, and the test scores where the true test labels
+are known: the synthetic data) and predictions/RUN/TASK/ (the test sets in
 the server's format; MNLI's also has MNLI-mm.tsv and AX.tsv). Then, for each method,
 submissions/METHOD.zip (all 11 files; tasks not trained are filled with the training majority
-class) and submissions/METHOD.json (which files were predicted, which filled).
+class) and submissions/METHOD.json (which files were predicted, which filled). Last, metrics/summary.json:
+each run's average and per-task headline, what `dvc exp show` leads with.
 
 The model is applied while training has it loaded: this stage needs numpy alone, so changing
 how metrics or server files are made reruns it in seconds, never a training run.
@@ -32,15 +34,20 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
     from pipeline.glue.normalized import split_path
     from pipeline.glue.tasks import get_task
     from pipeline.reporting.evaluation import evaluate_run
+    from pipeline.reporting.server_score import task_truth_dir
     from pipeline.reporting.submission import build_submission
+    from pipeline.reporting.summary_metrics import summary
     from pipeline.settings.methods import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)
-    for run in [FINETUNE_TEACHER, *params.methods.all()]:
+    runs = [FINETUNE_TEACHER, *params.methods.all()]
+    for run in runs:
         for task in params.tasks:
             evaluate_run(get_task(task), run_dir(run, task), split_path(glue_data_dir(task), "train"),
-                         metrics_path=METRICS_DIR / run / f"{task}.json", predictions_dir=PREDICTIONS_ROOT / run / task)
+                         metrics_path=METRICS_DIR / run / f"{task}.json", predictions_dir=PREDICTIONS_ROOT / run / task,
+                         truth_dir=task_truth_dir(GLUE_ROOT, task))
+    write_json(METRICS_DIR / "summary.json", summary(METRICS_DIR, runs, params.tasks))
     for method in params.methods.all():
         zip_path = SUBMISSIONS_DIR / f"{method}.zip"
         report = build_submission([PREDICTIONS_ROOT / method / task for task in params.tasks], GLUE_ROOT, zip_path)

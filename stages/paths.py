@@ -18,6 +18,7 @@ METRICS_DIR = Path("metrics")
 PREDICTIONS_ROOT = Path("predictions")
 SUBMISSIONS_DIR = Path("submissions")
 REPORTS_DIR = Path("reports")
+PLOTS_DIR = Path("plots")
 
 
 def glue_data_dir(task: str) -> Path:

@@ -53,6 +53,7 @@ LOWER = {
     "pipeline.errors": set(),
     "pipeline.atomic": set(),
     "pipeline.parallel": set(),
+    "pipeline.compare": set(),
     "pipeline.hub": {"pipeline.errors"},
     "pipeline.glue": {"pipeline.errors", "pipeline.atomic", "pipeline.hub"},
     "pipeline.settings": {"pipeline.errors", "pipeline.glue"},
@@ -67,7 +68,7 @@ LOWER = {
     "benchmarks": {"pipeline", "reference"},
     "stages": {"pipeline", "benchmarks"},
 }
-TORCH_FREE = ("pipeline.errors", "pipeline.atomic", "pipeline.parallel", "pipeline.hub", "pipeline.glue",
+TORCH_FREE = ("pipeline.errors", "pipeline.atomic", "pipeline.parallel", "pipeline.compare", "pipeline.hub", "pipeline.glue",
               "pipeline.settings", "pipeline.reporting")
 HEAVY = ("torch", "transformers", "accelerate", "dvclive")
 

@@ -87,7 +87,7 @@ def test_repro_runs_the_whole_dag_then_is_a_no_op(repo, first_repro):
     output = first_repro
     assert stages_run(output) == {"params", "download", "pretrained", "tokenize", "finetune-teacher", "distill@kd",
                                   "train@lgtm", "assistant@takd", "distill-assistant@takd", "distill-anchors@rco",
-                                  "evaluate", "table"}
+                                  "evaluate", "table", "plots"}
     for method in ("kd", "lgtm", "takd", "rco"):
         with zipfile.ZipFile(repo / "submissions" / f"{method}.zip") as archive:
             assert len(archive.namelist()) == 11
@@ -113,7 +113,7 @@ STUDENTS = ("distill@kd", "train@lgtm", "assistant@takd", "distill-assistant@tak
         (lambda p: p["data"]["synthetic"].update(label_noise=0.1), {"params", "download"}),
         (lambda p: p["train"].update(learning_rate=5e-5), {"params", *STUDENTS}),
         (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"params", "finetune-teacher", *STUDENTS}),
-        (lambda p: p["methods"].update(teacher=[]), {"params", "evaluate", "table"}),
+        (lambda p: p["methods"].update(teacher=[]), {"params", "evaluate", "table", "plots"}),
         (lambda p: p["lgtm"].update(radius=0.1), {"params", "train@lgtm"}),  # a method's knob: its runs only
         (lambda p: p["takd"].update(assistant_layers=1), {"params", "assistant@takd", "distill-assistant@takd"}),
         # RCO's anchor count: the teacher's run, which copies itself when RCO is not listed,
@@ -134,11 +134,11 @@ def test_a_knob_invalidates_exactly_the_stages_that_read_it(repo, first_repro, e
 
 def test_exp_run_set_param_reruns_only_what_reads_it(repo, first_repro):
     output = sh("dvc", "exp", "run", "-S", "train.learning_rate=5e-4", "-n", "lr5e-4", cwd=repo)
-    # The student's learning rate: its runs, then what reads their outputs (submit and table
-    # only where the predictions or metrics came out different); nothing upstream.
+    # The student's learning rate: its runs, then what reads their outputs (the table and the
+    # plots only where the metrics or logs came out different); nothing upstream.
     ran = stages_run(output)
     retrained = {"params", *STUDENTS, "evaluate"}
-    assert retrained <= ran <= retrained | {"table"}
+    assert retrained <= ran <= retrained | {"table", "plots"}
     shown = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo))
     experiments = [exp for commit in shown for exp in (commit.get("experiments") or [])]
     runs = [run for exp in experiments for run in exp["revs"] if run.get("name") == "lr5e-4"]
@@ -222,7 +222,8 @@ def test_plots_render_offline(repo, first_repro, tmp_path):
     sh("dvc", "plots", "show", "-o", str(tmp_path / "plots"), cwd=repo)
     page = (tmp_path / "plots/index.html").read_text()
     assert "<script src=" not in page and "cdn.jsdelivr" not in page
-    assert page.count("vegaEmbed(") >= 4 and "live/lgtm/rte/plots/metrics/eval/student/accuracy.tsv" in page
+    # One chart per task and quantity, every run in it (the repo's tasks: rte).
+    assert page.count("vegaEmbed(") == 2 and "plots/rte/dev.csv" in page and '"run": "LGTM"' in page
     # Drawn, not only written: a headless browser without network renders every plot to SVG.
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     assert browser, "a headless Chromium is needed to check that the plots draw offline"

@@ -70,7 +70,7 @@ def test_float_written_in_exponent_form_is_a_float(demo_params):
         (lambda p: p["launch"].update(workers=0), r"launch\.workers: expected a positive integer or 'auto' \(got 0\)"),
         (lambda p: p["train"].update(mixed_precision="fp16"),
          r"train\.mixed_precision: lgtm and metadistil take their teacher gradients .* use bf16 or no"),
-        (lambda p: p.update(preset="fast"), r"preset: expected one of 'demo' or 'paper' \(got 'fast'\)"),
+        (lambda p: p.update(preset="fast"), r"preset: expected one of 'demo', 'compare' or 'paper' \(got 'fast'\)"),
         (lambda p: p["held_out"].update(source="test"), r"held_out\.source: expected one of 'dev' or 'train_slice'"),
         (lambda p: p["data"].update(source="dir"), r"data: data\.glue_dir: required when data\.source is 'dir'"),
         (lambda p: p["model"]["teacher"].update(hidden=100, heads=3), r"model\.teacher: hidden \(100\) must be a multiple of heads \(3\)"),

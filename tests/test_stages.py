@@ -33,9 +33,17 @@ def test_download_every_task_including_mnli_and_ax(small_params):
     for task in ("mnli", "ax"):
         assert run_stage("download", "--task", task, cwd=cwd).returncode == 0
     assert sorted(p.name for p in (cwd / "data/glue/mnli").iterdir()) == [
-        "dev_matched.jsonl", "dev_mismatched.jsonl", "report.json", "test_matched.jsonl", "test_mismatched.jsonl", "train.jsonl"
+        "dev_matched.jsonl", "dev_mismatched.jsonl", "report.json", "test_matched.jsonl", "test_mismatched.jsonl", "train.jsonl",
+        "truth",
     ]
-    assert sorted(p.name for p in (cwd / "data/glue/ax").iterdir()) == ["report.json", "test.jsonl"]
+    # The synthetic truth travels with the data: a true label for every test row.
+    assert sorted(p.name for p in (cwd / "data/glue/mnli/truth").iterdir()) == [
+        "flipped_dev_matched.tsv", "flipped_dev_mismatched.tsv", "flipped_test_matched.tsv", "flipped_test_mismatched.tsv",
+        "flipped_train.tsv", "test_matched.tsv", "test_mismatched.tsv",
+    ]
+    test_rows = (cwd / "data/glue/mnli/test_matched.jsonl").read_text().count("\n")
+    assert (cwd / "data/glue/mnli/truth/test_matched.tsv").read_text().count("\n") == test_rows + 1
+    assert sorted(p.name for p in (cwd / "data/glue/ax").iterdir()) == ["report.json", "test.jsonl", "truth"]
 
 
 def test_download_from_a_glue_directory_given_on_the_command_line(small_params, tmp_path):
@@ -74,8 +82,9 @@ def test_download_is_byte_for_byte_reproducible(small_params):
     contents = []
     for _ in range(2):
         assert run_stage("download", "--task", "rte", cwd=cwd).returncode == 0
-        contents.append({p.name: p.read_bytes() for p in (cwd / "data/glue/rte").iterdir()})
-    assert contents[0] == contents[1]
+        root = cwd / "data/glue/rte"
+        contents.append({p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()})
+    assert contents[0] == contents[1] and "truth/test.tsv" in contents[0]
     assert json.loads(contents[0]["report.json"])["splits"]["train"]["file"]["path"] == "synthetic:RTE/train.tsv"
 
 
@@ -104,6 +113,6 @@ def test_download_writes_the_synthetic_glue_files_for_people_to_read(small_param
     result = run_stage("download", "--task", "rte", "--task", "mnli", "--write-glue-dir", str(tmp_path / "glue"),
                        cwd=small_params.parent)
     assert result.returncode == 0, result.stderr
-    assert sorted(p.name for p in (tmp_path / "glue/RTE").iterdir()) == ["dev.tsv", "test.tsv", "train.tsv"]
+    assert sorted(p.name for p in (tmp_path / "glue/RTE").iterdir()) == ["dev.tsv", "test.tsv", "train.tsv", "truth"]
     assert (tmp_path / "glue/MNLI/dev_mismatched.tsv").read_text().startswith("index\tpromptID\tpairID\tgenre")
     assert not (small_params.parent / "data").exists()  # the files only, no stage output

@@ -1,4 +1,4 @@
-"""The synthetic GLUE generator: deterministic, in the real layouts, and learnable."""
+"""The synthetic GLUE generator: deterministic, in the real layouts, learnable, with rows only\ncomposition decides, and the truth it keeps beside the GLUE files."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def write_all(root, seed=0, defect_rate=0.01):
 
 
 def digest(root):
-    files = sorted(p for p in root.rglob("*.tsv"))
+    files = sorted(p for p in root.rglob("*.tsv") if synthetic.TRUTH_DIR not in p.parts)
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
@@ -65,7 +65,7 @@ def test_real_sizes_are_the_glue_row_counts():
 
 
 def features(examples):
-    """Words of each side and the words both sides share: enough for a linear model."""
+    """Words of each side and the words both sides share, in no order: a bag-of-words model."""
     docs = []
     for e in examples:
         a, b = e["text_a"].split(), (e["text_b"] or "").split()
@@ -73,20 +73,63 @@ def features(examples):
     return docs
 
 
-@pytest.mark.parametrize("name", [t for t in TASKS if t != "ax"])
-def test_labels_are_learnable_from_the_text(tmp_path, name):
-    """A linear model on word features must beat the majority class clearly on dev."""
+def bag_of_words_dev_score(tmp_path, name):
+    """(dev score of a linear bag-of-words model trained on noise-free train, majority class)."""
     task = TASKS[name]
-    synthetic.write_task(tmp_path, task, synthetic.split_sizes(task, **SMALL), seed=0, label_noise=0.05, defect_rate=0)
+    synthetic.write_task(tmp_path, task, synthetic.split_sizes(task, **SMALL), seed=0, label_noise=0.0, defect_rate=0)
     splits = {split.name: examples for split, examples, _ in read_glue_task(tmp_path, task, max_malformed_fraction=0.5)}
     train, dev = splits["train"], splits[task.dev_splits[0].name]
-    vectorizer = CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), binary=True)
+    vectorizer = CountVectorizer(token_pattern=r"\S+", binary=True)
     x_train, x_dev = vectorizer.fit_transform(features(train)), vectorizer.transform(features(dev))
     y_train, y_dev = np.array([e["label"] for e in train]), np.array([e["label"] for e in dev])
     if task.is_regression:
         predicted = LinearRegression().fit(x_train, y_train).predict(x_dev)
-        assert pearsonr(predicted, y_dev).statistic > 0.6, pearsonr(predicted, y_dev).statistic
-    else:
-        accuracy = (LogisticRegression(max_iter=2000).fit(x_train, y_train).predict(x_dev) == y_dev).mean()
-        majority = np.bincount(y_dev).max() / len(y_dev)
-        assert accuracy > majority + 0.15, (accuracy, majority)
+        return pearsonr(predicted, y_dev).statistic, 0.0
+    accuracy = (LogisticRegression(max_iter=3000).fit(x_train, y_train).predict(x_dev) == y_dev).mean()
+    return accuracy, np.bincount(y_dev).max() / len(y_dev)
+
+
+@pytest.mark.parametrize("name", [t for t in TASKS if t not in ("ax", "cola")])
+def test_the_easy_rows_are_learnable_from_the_words(tmp_path, name):
+    """Words alone must beat the majority class clearly (CoLA's errors are in word order alone)."""
+    score, majority = bag_of_words_dev_score(tmp_path, name)
+    assert score > majority + (0.6 if TASKS[name].is_regression else 0.1), (score, majority)
+
+
+@pytest.mark.parametrize("name", ["sst2", "mrpc", "qqp", "mnli", "qnli", "rte", "wnli"])
+def test_the_hard_rows_are_not(tmp_path, name):
+    """Without noise, a bag of words still misses rows that only the words' order and
+    composition decide (a negation, swapped roles, the passive voice): the capacity the
+    teacher has over the student. (Before these rows, it scored 97 to 100 % on every task.)"""
+    score, _ = bag_of_words_dev_score(tmp_path, name)
+    assert score < 0.95, score
+
+
+def test_truth_holds_the_test_labels_and_the_flipped_ones(tmp_path):
+    task = TASKS["mnli"]
+    sizes = synthetic.split_sizes(task, **SMALL)
+    synthetic.write_task(tmp_path, task, sizes, seed=0, label_noise=0.2, defect_rate=0.02)
+    truth = tmp_path / "MNLI" / synthetic.TRUTH_DIR
+    splits = {split.name: examples for split, examples, _ in read_glue_task(tmp_path, task, max_malformed_fraction=0.5)}
+    for split in ("test_matched", "test_mismatched"):
+        rows = [line.split("\t") for line in (truth / f"{split}.tsv").read_text().splitlines()]
+        assert rows[0] == ["index", "label"]
+        assert [int(index) for index, _ in rows[1:]] == [e["idx"] for e in splits[split]]
+        assert {label for _, label in rows[1:]} == set(task.file_labels)
+    # Train: each flipped row's written label is the one the reader read at that idx, never the clean one.
+    flipped = [line.split("\t") for line in (truth / "flipped_train.tsv").read_text().splitlines()]
+    assert flipped[0] == ["idx", "clean_label", "label"]
+    train = splits["train"]
+    for idx, clean, noisy in flipped[1:]:
+        assert noisy != clean and task.file_labels[train[int(idx)]["label"]] == noisy
+    assert abs(len(flipped) - 1 - 0.2 * len(train)) < 4 * (0.2 * 0.8 * len(train)) ** 0.5
+    # The test labels are noisy as dev's are: dev and test come from one distribution.
+    flipped_test = (truth / "flipped_test_matched.tsv").read_text().splitlines()
+    assert 0.1 < (len(flipped_test) - 1) / sizes["test_matched"] < 0.3
+
+
+def test_no_noise_flips_nothing(tmp_path):
+    task = TASKS["rte"]
+    synthetic.write_task(tmp_path, task, synthetic.split_sizes(task, **SMALL), seed=0, label_noise=0.0, defect_rate=0)
+    for split in task.splits:
+        assert (tmp_path / "RTE" / synthetic.TRUTH_DIR / f"flipped_{split.name}.tsv").read_text() == "idx\tclean_label\tlabel\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,8 +50,14 @@ def task_splits(
     synthetic_data: SyntheticParams,
     max_malformed_fraction: float,
     hub_timeout_s: float,
+    truth_dir: Path | None = None,
 ) -> Iterator[tuple[Split, list[Example], FileReport | None]]:
-    """Every split of `task` as normalised examples, with the reader's report (none for the hub)."""
+    """Every split of `task` as normalised examples, with the reader's report (none for the hub).
+
+    Where the task's directory has the generator's `truth/` (true test labels, flipped labels:
+    the synthetic source, or a directory it wrote), it is copied to `truth_dir` once every
+    split has been read.
+    """
     if source == "hub":
         for split, examples in from_hub.read_hub_task(task, timeout_s=hub_timeout_s):
             yield split, examples, None
@@ -63,9 +70,16 @@ def task_splits(
                 # so that the same seed writes the same report, and DVC sees the same output.
                 report.path = f"synthetic:{Path(report.path).relative_to(raw)}"
                 yield split, examples, report
+            _copy_truth(Path(raw) / task.glue_dir, truth_dir)
     else:  # dir
         if not glue_dir:
             raise InputError("data.glue_dir: a GLUE directory is required for source 'dir' (or pass --glue-dir PATH)")
         if not Path(glue_dir).is_dir():
             raise InputError(f"{glue_dir}: GLUE directory not found")
         yield from from_dir.read_glue_task(glue_dir, task, max_malformed_fraction=max_malformed_fraction)
+        _copy_truth(Path(glue_dir) / task.glue_dir, truth_dir)
+
+
+def _copy_truth(task_dir: Path, truth_dir: Path | None) -> None:
+    if truth_dir is not None and (task_dir / synthetic.TRUTH_DIR).is_dir():
+        shutil.copytree(task_dir / synthetic.TRUTH_DIR, truth_dir)

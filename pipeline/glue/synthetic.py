@@ -1,10 +1,14 @@
 """A deterministic, learnable stand-in for GLUE, written in the original GLUE layout.
 
-Each task gets text whose label a small model can learn from the words (sentiment from a
-lexicon, paraphrase by synonym substitution and reordering, entailment from templates with
-negation or new information), plus label noise, plus the defects real files have (rows with a
-missing text, lines with too few fields). The files are then read by the `dir` reader: the
-synthetic data goes through exactly the code path of a real GLUE directory.
+Each task's labels come in two kinds of rows: easy ones, readable from the words alone
+(sentiment from a lexicon, a different event, new information), and hard ones, readable only
+through composition (a negated adjective, the clause after "but", the same words with the
+roles of two people swapped, an event told in the passive voice, neighbouring words swapped).
+A two-layer teacher learns the hard rows sooner than a one-layer student: the capacity gap
+distillation is about. Then label noise (`label_noise`, on every split, recorded), and the
+defects real files have (rows with a missing text, lines with too few fields). The files are
+read by the `dir` reader: the synthetic data goes through exactly the code path of a real GLUE
+directory. Beside them, `truth/` keeps the test labels and the flipped ones (`write_truth`).
 
 Determinism: every file is drawn from `random.Random(f"{seed}/{task}/{split}")`, which does not
 depend on Python's hash seed, so the same seed writes byte-identical files.
@@ -28,6 +32,8 @@ VERBS = "painted found washed opened moved cleaned carried built sold watched".s
 NEW_ADJECTIVES = "hungry tired famous nervous quiet clever angry lonely proud busy".split()
 POSITIVE = "wonderful brilliant delightful superb charming moving excellent lovely".split()
 NEGATIVE = "awful boring dreadful tedious clumsy dull painful terrible".split()
+MILD_POSITIVE = "good fine nice decent".split()
+MILD_NEGATIVE = "bad poor weak flat".split()
 NEUTRAL_FILLERS = "long new old strange simple french recent small".split()
 SCENE_ADJECTIVES = "crowded quiet busy empty cold warm noisy closed".split()
 # Paraphrase pairs: the second word means the first.
@@ -48,11 +54,42 @@ OTHER_WORDS = {
     7: "desert forest valley island tunnel".split(),  # the place
 }
 
+TRUTH_DIR = "truth"  # beside each task's GLUE files (write_truth)
 _Row = tuple[str, str | None, "int | float"]  # text_a, text_b, label index or score
+
+# Events with two people in them: who did what to whom. Sentences say an event in the active
+# or the passive voice, so the same words can carry opposite roles ("the dog helped the cat",
+# "the cat was helped by the dog", "the cat helped the dog"): telling them apart takes word
+# order and the words around each noun, which a one-layer student reads worse than its teacher.
+ROLE_VERBS = "helped called followed visited thanked blamed greeted pushed".split()
+ROLE_BASE = {"helped": "help", "called": "call", "followed": "follow", "visited": "visit", "thanked": "thank",
+             "blamed": "blame", "greeted": "greet", "pushed": "push"}
+ROLE_SYNONYMS = {"helped": "assisted", "called": "phoned", "followed": "trailed", "visited": "saw",
+                 "thanked": "praised", "blamed": "accused", "greeted": "welcomed", "pushed": "shoved"}
 
 
 def _clause(rng: random.Random) -> list[str]:
     return ["the", rng.choice(NOUNS), rng.choice(VERBS), "the", rng.choice(OBJECTS), "in", "the", rng.choice(PLACES)]
+
+
+def _event(rng: random.Random) -> tuple[str, str, str, str]:
+    """(agent, verb, patient, place): two different people."""
+    agent, patient = rng.sample(NOUNS, 2)
+    return agent, rng.choice(ROLE_VERBS), patient, rng.choice(PLACES)
+
+
+def _say(event: tuple[str, str, str, str], *, passive: bool, synonyms: bool = False) -> list[str]:
+    agent, verb, patient, place = event
+    if synonyms:
+        verb = ROLE_SYNONYMS[verb]
+    if passive:
+        return ["the", patient, "was", verb, "by", "the", agent, "in", "the", place]
+    return ["the", agent, verb, "the", patient, "in", "the", place]
+
+
+def _swapped(event: tuple[str, str, str, str]) -> tuple[str, str, str, str]:
+    agent, verb, patient, place = event
+    return patient, verb, agent, place
 
 
 def _paraphrase(rng: random.Random, words: list[str]) -> list[str]:
@@ -69,41 +106,60 @@ def _paraphrase(rng: random.Random, words: list[str]) -> list[str]:
 
 
 def _sentiment(rng: random.Random) -> _Row:
+    """The film's verdict: from a strong word (easy), or from a mild word that "not" may turn
+    around (hard: the word alone says nothing, only with the words before it), or from the
+    second of two clauses joined by "but" (the first a mild word, misleading half the time)."""
     label = rng.randrange(2)
-    pools = (NEGATIVE, POSITIVE)
-    n_words = rng.choice((1, 3))
-    n_majority = n_words // 2 + 1
-    words = [rng.choice(pools[label]) for _ in range(n_majority)]
-    words += [rng.choice(pools[1 - label]) for _ in range(n_words - n_majority)]
-    rng.shuffle(words)
     subject = rng.choice(("the film", "this movie", "the story", "the acting", "the ending"))
-    fillers = rng.sample(NEUTRAL_FILLERS, 2)
-    return f"{subject} , {fillers[0]} and {fillers[1]} , was {' and '.join(words)} .", None, label
+    kind = rng.choice(("strong", "strong", "mild", "but"))
+    if kind == "strong":
+        verdict = f"was {rng.choice((NEGATIVE, POSITIVE)[label])}"
+    elif kind == "mild":
+        negated = rng.random() < 0.5
+        word = rng.choice((MILD_NEGATIVE, MILD_POSITIVE)[label != negated])
+        verdict = f"was {'not ' if negated else ''}{word}"
+    else:
+        first = rng.choice(("the start", "the music", "the cast", "the plot"))
+        verdict = f"was {rng.choice(MILD_NEGATIVE + MILD_POSITIVE)} but {first} was {rng.choice((NEGATIVE, POSITIVE)[label])}"
+    return f"{subject} , {rng.choice(NEUTRAL_FILLERS)} and {rng.choice(NEUTRAL_FILLERS)} , {verdict} .", None, label
 
 
 def _acceptability(rng: random.Random) -> _Row:
+    """Unacceptable: the clause scrambled (easy), or two neighbouring words swapped (hard)."""
     words = _clause(rng)
     label = rng.randrange(2)
-    if label == 0:  # unacceptable: scrambled word order
-        while True:
-            scrambled = rng.sample(words, len(words))
-            if scrambled != words:
-                words = scrambled
-                break
+    if label == 0:
+        original = list(words)
+        while words == original:
+            if rng.random() < 0.5:
+                words = rng.sample(original, len(original))
+            else:
+                cut = rng.randrange(len(original) - 1)
+                words = original[:cut] + [original[cut + 1], original[cut]] + original[cut + 2:]
     return " ".join(words) + " .", None, label
 
 
 def _paraphrase_pair(rng: random.Random, question: bool) -> _Row:
-    words = _clause(rng)
+    """Paraphrases say one event with synonyms (easy) or in the other voice (hard);
+    non-paraphrases are another event of the same person (easy) or the same two people with
+    their roles swapped (hard), said in the same voice or the other one. A third of the rows
+    are hard, and in them neither a change of voice nor the order of the two names gives the
+    label away: only both together do."""
+    event = _event(rng)
     label = rng.randrange(2)
+    hard = rng.random() < 1 / 3
+    passive = rng.random() < 0.5
     if label == 1:
-        other = _paraphrase(rng, words)
-    else:  # same subject, different event
-        other = _clause(rng)
-        other[1] = words[1]
+        other_event, other_passive = event, passive != hard
+    elif hard:
+        other_event, other_passive = _swapped(event), passive != (rng.random() < 0.5)
+    else:
+        other_event, other_passive = (event[0], *_event(rng)[1:]), passive
+    first = _say(event, passive=passive)
+    second = _say(other_event, passive=other_passive, synonyms=label == 1 and not hard)
     end = " ?" if question else " ."
-    prefix = "why did " if question else ""
-    return prefix + " ".join(words) + end, prefix + " ".join(other) + end, label
+    prefix = "is it true that " if question else ""
+    return prefix + " ".join(first) + end, prefix + " ".join(second) + end, label
 
 
 def _similarity(rng: random.Random) -> _Row:
@@ -119,37 +175,46 @@ def _similarity(rng: random.Random) -> _Row:
 
 
 def _entailment(rng: random.Random, n_labels: int) -> _Row:
-    """Labels in MNLI order: 0 entailment, 1 neutral, 2 contradiction (1 = not entailed if binary)."""
-    words = _clause(rng)
-    premise = " ".join(words) + " ."
+    """Labels in MNLI order: 0 entailment, 1 neutral, 2 contradiction (1 = not entailed if binary).
+
+    Each label has an easy form, readable from its words, and a hard one, readable only from
+    who did what: the premise's event in either voice entails, its roles swapped are neutral,
+    and its own event denied ("the cat was not helped by the dog") contradicts.
+    """
+    event = _event(rng)
+    agent, verb, patient, place = event
+    premise = " ".join(_say(event, passive=rng.random() < 0.5)) + " ."
     kind = rng.randrange(3)
-    noun, verb, obj = words[1], words[2], words[4]
+    hard = rng.random() < 0.5
     if kind == 0:
-        hypothesis = rng.choice(
-            (f"a {noun} {verb} something", f"the {obj} was {verb} by a {noun}", f"a {noun} was in the {words[7]}")
-        )
+        hypothesis = _say(event, passive=rng.random() < 0.5, synonyms=rng.random() < 0.5) if hard else (
+            rng.choice((["a", agent, verb, "someone"], ["someone", verb, "a", patient], ["a", agent, "was", "in", "the", place])))
     elif kind == 1:
-        hypothesis = f"the {rng.choice(NEW_ADJECTIVES)} {noun} {verb} the {obj} for a {rng.choice(NOUNS)}"
+        hypothesis = _say(_swapped(event), passive=rng.random() < 0.5) if hard else (
+            ["the", rng.choice(NEW_ADJECTIVES), agent, verb, "the", patient, "for", "a", rng.choice(NOUNS)])
+    elif hard:
+        said = _say(event, passive=rng.random() < 0.5)
+        hypothesis = said[:2] + (["was", "not"] + said[3:] if said[2] == "was" else ["did", "not", ROLE_BASE[verb]] + said[3:])
     else:
-        hypothesis = rng.choice(
-            (f"the {noun} did not touch the {obj}", f"nobody {verb} the {obj}", f"the {noun} never left the house")
-        )
+        hypothesis = rng.choice((["nobody", verb, "the", patient], ["the", agent, "never", "left", "the", "house"]))
     label = kind if n_labels == 3 else min(kind, 1)
-    return premise, hypothesis + " .", label
+    return premise, " ".join(hypothesis) + " .", label
 
 
 def _question_answer(rng: random.Random) -> _Row:
-    words = _clause(rng)
+    """Does the sentence answer the question? It does when it tells the asked event with the
+    asked role filled; it does not when the roles are swapped (hard) or it tells of the place
+    alone (easy)."""
+    event = _event(rng)
+    agent, verb, patient, place = event
     label = rng.randrange(2)  # 0 entailment: the sentence answers the question
-    question = f"what did the {words[1]} {rng.choice(('do', 'touch', 'use'))} in the {words[7]} ?"
+    question = rng.choice((f"who {verb} the {patient} ?", f"whom did the {agent} {ROLE_BASE[verb]} ?"))
     if label == 0:
-        sentence = list(words)
-    elif rng.random() < 0.5:  # about the same place, but says nothing of what happened there
-        sentence = ["the", words[7], "was", rng.choice(SCENE_ADJECTIVES), "that", "day"]
-    else:  # the same kind of sentence, about someone else
-        sentence = _clause(rng)
-        if sentence[1] == words[1]:
-            sentence[1] = rng.choice([n for n in NOUNS if n != words[1]])
+        sentence = _say(event, passive=rng.random() < 0.5)
+    elif rng.random() < 0.5:
+        sentence = _say(_swapped(event), passive=rng.random() < 0.5)
+    else:
+        sentence = ["the", place, "was", rng.choice(SCENE_ADJECTIVES), "that", "day"]
     return question, " ".join(sentence) + " .", label
 
 
@@ -180,7 +245,7 @@ def _file_line(task: Task, split: Split, i: int, rng: random.Random, row: _Row) 
     """One row in the exact columns of the task's original file."""
     a, b, label = row
     test = split.is_test
-    label_text = "" if test else (f"{label:.3f}" if task.is_regression else task.file_labels[int(label)])
+    label_text = "" if test else _label_text(task, label)
     b = b or ""
     if task.name == "cola":
         if test:
@@ -267,21 +332,26 @@ def write_task(
 
     `sizes` maps split names to the number of good rows; training files get about
     `defect_rate` extra defective rows on top (test files never do: every test row must be
-    predicted).
+    predicted). Every split gets the same label noise, so that dev and test come from one
+    distribution, as GLUE's (whose annotators disagree on dev and test alike). Beside the GLUE
+    files, `truth/` holds what GLUE does not publish (`write_truth`).
     """
     task_dir = Path(glue_dir) / task.glue_dir
     task_dir.mkdir(parents=True, exist_ok=True)
     generate = _GENERATORS[task.name]
+    truth: dict[str, list[str]] = {}
     for split in task.splits:
         rng = random.Random(f"{seed}/{task.name}/{split.name}")
-        lines = []
+        lines, labels, flipped = [], [], []
         header = _header(task, split)
         if header is not None:
             lines.append("\t".join(header))
         for i in range(sizes[split.name]):
-            a, b, label = generate(rng)
-            if not split.is_test:
-                label = _noisy(rng, task, label, label_noise)
+            a, b, clean = generate(rng)
+            label = _noisy(rng, task, clean, label_noise)
+            if label != clean:
+                flipped.append(f"{i}\t{_label_text(task, clean)}\t{_label_text(task, label)}")
+            labels.append(f"{i}\t{_label_text(task, label)}")
             fields = _file_line(task, split, i, rng, (a, b, label))
             if split.name == "train" and rng.random() < defect_rate:
                 lines.append("\t".join(_defective(rng, fields, (a, b))))
@@ -289,7 +359,29 @@ def write_task(
         # MRPC's real train and dev files begin with a byte-order mark.
         bom = "\ufeff" if task.name == "mrpc" and not split.is_test else ""
         (task_dir / split.filename).write_text(bom + "\n".join(lines) + "\n", encoding="utf-8")
+        if split.is_test:
+            truth[f"{split.name}.tsv"] = ["index\tlabel", *labels]
+        truth[f"flipped_{split.name}.tsv"] = ["idx\tclean_label\tlabel", *flipped]
+    write_truth(task_dir / TRUTH_DIR, truth)
     return task_dir
+
+
+def _label_text(task: Task, label: int | float) -> str:
+    """A label as the GLUE files and the benchmark server spell it."""
+    return f"{label:.3f}" if task.is_regression else task.file_labels[int(label)]
+
+
+def write_truth(directory: Path, files: dict[str, list[str]]) -> None:
+    """What the generator knows and GLUE keeps to itself, outside the GLUE files:
+
+    - `SPLIT.tsv` for each test split: `index`, `label`, the test file's labels (the server's
+      spelling), with which `python -m stages score-submission` scores a zip;
+    - `flipped_SPLIT.tsv` for every split: `idx` (the row's position among the split's good
+      rows: the normalised examples' idx), `clean_label`, and the `label` the noise wrote.
+    """
+    directory.mkdir(exist_ok=True)
+    for name, rows in files.items():
+        (directory / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 def split_sizes(task: Task, *, real_sizes: bool, train_rows: int, dev_rows: int, test_rows: int) -> dict[str, int]:

@@ -15,6 +15,7 @@ from pipeline.glue.normalized import read_split
 from pipeline.glue.tasks import Task, test_targets
 from pipeline.reporting.metrics import compute_metrics, majority_label, predictions_from_logits
 from pipeline.reporting.outputs import SplitOutput, load_outputs, output_keys
+from pipeline.reporting.server_score import test_metrics
 from pipeline.reporting.submission import HEADER, prediction_text
 from pipeline.reporting.summary import RunSummary
 
@@ -52,11 +53,14 @@ def write_prediction_files(directory: Path, files: dict[str, list[str]]) -> None
             (tmp / name).write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
 
 
-def evaluate_run(task: Task, run_dir: Path, train_file: Path, *, metrics_path: Path, predictions_dir: Path) -> dict:
+def evaluate_run(task: Task, run_dir: Path, train_file: Path, *, metrics_path: Path, predictions_dir: Path,
+                 truth_dir: Path) -> dict:
     """Score a finished run and write its metrics and server files; returns the metrics.
 
     The metrics are the dev metrics of its kept student with the majority-class baseline of
-    each (from `train_file`'s labels), the run's selection record, and the teacher's best.
+    each (from `train_file`'s labels), the run's selection record, the teacher's best, and,
+    where `truth_dir` has the true test labels (the synthetic data), the test scores of its
+    server files, scored as the benchmark server scores them.
     """
     outputs = load_outputs(run_dir / "outputs", output_keys(task))
     metrics = dev_metrics(task, outputs, [example["label"] for example in read_split(train_file)])
@@ -66,6 +70,9 @@ def evaluate_run(task: Task, run_dir: Path, train_file: Path, *, metrics_path: P
     metrics["teacher_best"] = summary.teacher_best
     files = server_files(task, outputs)
     write_prediction_files(predictions_dir, files)
+    test = test_metrics(task, predictions_dir, truth_dir)
+    if test is not None:
+        metrics["test"] = test
     write_json(metrics_path, metrics)
     for split, scores in metrics["dev"].items():
         log.info("%s %s %s: %s (majority class: %s)", task.name, summary.method, split, scores,

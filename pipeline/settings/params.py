@@ -180,8 +180,18 @@ class LaunchParams(Section):
         return min(jobs, cores if self.workers == "auto" else self.workers)
 
 
+class CompareParams(Section):
+    """The grid `make compare` runs as DVC experiments (pipeline/compare.py): every seed, student
+    learning rate, held-out source and LGTM mode of its preset. No stage reads it."""
+
+    seeds: list[int] = Field(min_length=1)
+    learning_rates: list[float] = Field(min_length=1, description="the student's (train.learning_rate)")
+    held_out: list[Literal["dev", "train_slice"]] = Field(min_length=1)
+    lgtm_modes: list[Literal["faithful", "fast"]] = Field(min_length=1)
+
+
 class Params(Section):
-    preset: Literal["demo", "paper"]
+    preset: Literal["demo", "compare", "paper"]
     seed: int
     hub_timeout_s: float = Field(gt=0.0, le=25.0)
     tasks: list[TrainableTask] = Field(min_length=1)
@@ -191,6 +201,7 @@ class Params(Section):
     train: TrainParams
     held_out: HeldOutParams
     launch: LaunchParams
+    compare: CompareParams
     # Each method's own section, named like it (pipeline/settings/methods.py).
     finetune: FinetuneSettings
     kd: KdSettings

@@ -1,0 +1,51 @@
+"""The comparison grid `make compare` runs: one DVC experiment per point, and which are done.
+
+A point is a seed, a student learning rate, a held-out source and an LGTM mode, on top of a
+preset (`compare`'s grid is in its params: `compare.seeds`, ...). Its experiment is
+`dvc exp run -S preset=P -S seed=S -S train.learning_rate=LR -S held_out.source=H -S lgtm.mode=M`:
+DVC composes the params from conf/, and its run-cache restores every stage whose params,
+code and inputs it has run before. So the `fast` point of a seed and rate retrains LGTM alone,
+and the teacher fine-tuned alone trains once per seed and held-out source, whatever the rate.
+
+A point is done when a finished experiment of the repository has exactly its composed params:
+a grid killed half way, or extended, runs only what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import product
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    seed: int
+    learning_rate: float
+    held_out: str
+    lgtm_mode: str
+
+    def overrides(self, preset: str) -> list[str]:
+        """The `-S` values of its experiment (hydra overrides)."""
+        return [f"preset={preset}", f"seed={self.seed}", f"train.learning_rate={self.learning_rate!r}",
+                f"held_out.source={self.held_out}", f"lgtm.mode={self.lgtm_mode}"]
+
+    def __str__(self) -> str:
+        return (f"held_out={self.held_out} seed={self.seed} lr={self.learning_rate:g} "
+                f"lgtm.mode={self.lgtm_mode}")
+
+
+def grid(seeds: Iterable[int], learning_rates: Iterable[float], held_out: Iterable[str],
+         lgtm_modes: Iterable[str]) -> list[GridPoint]:
+    """Every point, in the order that gives a usable table soonest: held-out sources, then
+    rates, then seeds (two seeds of one rate already give mean ± std and the paired tests);
+    each seed's LGTM modes together (the second retrains LGTM alone)."""
+    return [GridPoint(seed, rate, source, mode)
+            for source, rate, seed, mode in product(held_out, learning_rates, seeds, lgtm_modes)]
+
+
+def pending(points: list[GridPoint], composed: Callable[[GridPoint], dict],
+            finished: Iterable[dict]) -> list[GridPoint]:
+    """The points no finished experiment has run: none has exactly their composed params."""
+    done = list(finished)
+    return [point for point in points if composed(point) not in done]

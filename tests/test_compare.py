@@ -1,0 +1,41 @@
+"""The comparison grid: its points, their experiments' params, and which are left to run."""
+
+from __future__ import annotations
+
+from pipeline.compare import GridPoint, grid, pending
+from pipeline.settings.params import compose, load_preset, validate_params
+
+
+def test_grid_order_gives_a_table_soonest():
+    points = grid([1, 2], [1e-3, 2e-3], ["dev", "train_slice"], ["faithful", "fast"])
+    assert len(points) == 16
+    assert points[:4] == [GridPoint(1, 1e-3, "dev", "faithful"), GridPoint(1, 1e-3, "dev", "fast"),
+                          GridPoint(2, 1e-3, "dev", "faithful"), GridPoint(2, 1e-3, "dev", "fast")]
+    assert {p.held_out for p in points[:8]} == {"dev"} and {p.held_out for p in points[8:]} == {"train_slice"}
+
+
+def test_a_points_overrides_compose_its_params():
+    point = GridPoint(seed=7, learning_rate=4e-3, held_out="train_slice", lgtm_mode="fast")
+    params = compose(*point.overrides("compare"))
+    validate_params(params)
+    assert (params["preset"], params["seed"], params["train"]["learning_rate"]) == ("compare", 7, 4e-3)
+    assert (params["held_out"]["source"], params["lgtm"]["mode"]) == ("train_slice", "fast")
+    # Everything else is the demo's: the compare preset is the demo under its own name.
+    demo = compose("preset=demo")
+    assert params["model"] == demo["model"] and params["data"] == demo["data"]
+
+
+def test_pending_is_what_no_finished_experiment_ran():
+    points = grid([1, 2], [1e-3], ["dev"], ["faithful"])
+    composed = {point: compose(*point.overrides("compare")) for point in points}
+    finished = [composed[points[0]], compose("preset=demo")]  # the demo's params run no grid point
+    assert pending(points, composed.__getitem__, finished) == [points[1]]
+    # The same seed and rate under other params (an edited knob) is not the point.
+    changed = compose(*points[1].overrides("compare"), "lgtm.radius=0.5")
+    assert pending(points, composed.__getitem__, [changed]) == points
+
+
+def test_the_compare_preset_grid_is_the_issue_size():
+    grid_params = load_preset("compare").compare
+    assert len(grid_params.seeds) == 3 and len(grid_params.learning_rates) == 3
+    assert set(grid_params.held_out) == {"dev", "train_slice"} and set(grid_params.lgtm_modes) == {"faithful", "fast"}
