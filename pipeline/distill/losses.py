@@ -28,6 +28,17 @@ def soft_target_loss(target_logits: torch.Tensor, logits: torch.Tensor, temperat
     return (target_log_probs.exp() * (target_log_probs - log_probs)).sum(-1).mean()
 
 
+def soft_probability_mse(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """τ² · MSE(softmax(t/τ), softmax(s/τ)), the mean over examples and classes (MetaDistil's and
+    PESF-KD's soft loss); on one output, MSE(t, s). Gradients flow into both."""
+    student_logits, teacher_logits = at_least_float32(student_logits), at_least_float32(teacher_logits)
+    if student_logits.shape[-1] == 1:
+        return F.mse_loss(teacher_logits, student_logits)
+    soft_targets = F.softmax(teacher_logits / temperature, dim=-1)
+    probs = F.softmax(student_logits / temperature, dim=-1)
+    return F.mse_loss(soft_targets, probs) * temperature * temperature
+
+
 def task_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy on the labels (mean squared error for a regression task)."""
     if logits.shape[-1] == 1:

@@ -61,12 +61,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch.func import functional_call
 
 from pipeline.distill.base import Method, StepContext, model_inputs
 from pipeline.distill.lgtm import _eager_attention, _modes
-from pipeline.distill.losses import at_least_float32, task_loss
+from pipeline.distill.losses import at_least_float32, soft_probability_mse, task_loss
 from pipeline.distill.pkd import default_layer_map, patient_loss
 from pipeline.optim import step_optimizer
 from pipeline.settings.methods import METHODS
@@ -79,22 +78,11 @@ def _no_reduction(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
 
 
 
-def soft_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """τ² · MSE(softmax(t/τ), softmax(s/τ)), the mean over examples and classes; for one output,
-    MSE(t, s) (the reference's `--logits_mse`). Gradients flow into both."""
-    student_logits, teacher_logits = at_least_float32(student_logits), at_least_float32(teacher_logits)
-    if student_logits.shape[-1] == 1:
-        return F.mse_loss(teacher_logits, student_logits)
-    soft_targets = F.softmax(teacher_logits / temperature, dim=-1)
-    probs = F.softmax(student_logits / temperature, dim=-1)
-    return F.mse_loss(soft_targets, probs) * temperature * temperature
-
-
 def student_loss(student_out, teacher_out, labels: torch.Tensor, *, alpha: float, beta: float, temperature: float,
                  layer_map: list[int]) -> torch.Tensor:
     """L_s of two model outputs (hidden states needed when β > 0); the teacher is not detached:
     the pilot differentiates through it."""
-    loss = alpha * soft_loss(student_out.logits, teacher_out.logits, temperature)
+    loss = alpha * soft_probability_mse(student_out.logits, teacher_out.logits, temperature)
     loss = loss + (1.0 - alpha) * task_loss(at_least_float32(student_out.logits), labels)
     if beta != 0.0:
         loss = loss + beta * patient_loss(student_out.hidden_states, teacher_out.hidden_states, layer_map)

@@ -53,12 +53,11 @@ reference's reshape fails.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from pipeline.distill.base import Method, StepContext, model_inputs
-from pipeline.distill.losses import at_least_float32, task_loss
+from pipeline.distill.losses import soft_probability_mse, task_loss
 from pipeline.distill.pkd import default_layer_map, patient_loss
 from pipeline.errors import InputError
 from pipeline.optim import step_optimizer
@@ -120,16 +119,6 @@ class AdaptedTeacher(nn.Module):
 
 
 
-def soft_mse_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """τ² · MSE(softmax(T/τ), softmax(S/τ)), gradients into both; on one output, MSE(T, S)."""
-    teacher_logits, student_logits = at_least_float32(teacher_logits), at_least_float32(student_logits)
-    if student_logits.shape[-1] == 1:
-        return F.mse_loss(teacher_logits, student_logits)
-    soft_targets = F.softmax(teacher_logits / temperature, dim=-1)
-    probs = F.softmax(student_logits / temperature, dim=-1)
-    return F.mse_loss(soft_targets, probs) * temperature * temperature
-
-
 class Pesfkd(Method):
     info = METHODS["pesfkd"]
 
@@ -148,7 +137,7 @@ class Pesfkd(Method):
         teacher_out = ctx.teacher(**inputs, output_hidden_states=hidden)
         student_out = ctx.student(**inputs, output_hidden_states=hidden)
         train_loss = task_loss(student_out.logits, labels) + task_loss(teacher_out.logits, labels)
-        soft_loss = soft_mse_loss(teacher_out.logits, student_out.logits, s.temperature)
+        soft_loss = soft_probability_mse(student_out.logits, teacher_out.logits, s.temperature)
         loss = s.alpha_kd * soft_loss + (1.0 - s.alpha_kd) * train_loss
         losses = {"loss": loss, "soft_loss": soft_loss, "task_loss": train_loss}
         if hidden:

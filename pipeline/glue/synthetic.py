@@ -245,7 +245,7 @@ def _file_line(task: Task, split: Split, i: int, rng: random.Random, row: _Row) 
     """One row in the exact columns of the task's original file."""
     a, b, label = row
     test = split.is_test
-    label_text = "" if test else _label_text(task, label)
+    label_text = "" if test else task.label_text(label)
     b = b or ""
     if task.name == "cola":
         if test:
@@ -350,8 +350,8 @@ def write_task(
             a, b, clean = generate(rng)
             label = _noisy(rng, task, clean, label_noise)
             if label != clean:
-                flipped.append(f"{i}\t{_label_text(task, clean)}\t{_label_text(task, label)}")
-            labels.append(f"{i}\t{_label_text(task, label)}")
+                flipped.append(f"{i}\t{task.label_text(clean)}\t{task.label_text(label)}")
+            labels.append(f"{i}\t{task.label_text(label)}")
             fields = _file_line(task, split, i, rng, (a, b, label))
             if split.name == "train" and rng.random() < defect_rate:
                 lines.append("\t".join(_defective(rng, fields, (a, b))))
@@ -364,11 +364,6 @@ def write_task(
         truth[f"flipped_{split.name}.tsv"] = ["idx\tclean_label\tlabel", *flipped]
     write_truth(task_dir / TRUTH_DIR, truth)
     return task_dir
-
-
-def _label_text(task: Task, label: int | float) -> str:
-    """A label as the GLUE files and the benchmark server spell it."""
-    return f"{label:.3f}" if task.is_regression else task.file_labels[int(label)]
 
 
 def write_truth(directory: Path, files: dict[str, list[str]]) -> None:

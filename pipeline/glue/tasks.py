@@ -66,6 +66,10 @@ class Task:
     def num_labels(self) -> int:
         return 1 if self.is_regression else len(self.labels)
 
+    def label_text(self, label: int | float) -> str:
+        """A label index (a score for regression) as the GLUE files and the benchmark server spell it."""
+        return f"{float(label):.3f}" if self.is_regression else self.file_labels[int(label)]
+
     @property
     def has_pair(self) -> bool:
         return self.hub_text_fields[1] is not None

@@ -16,7 +16,7 @@ from pipeline.glue.tasks import Task, test_targets
 from pipeline.reporting.metrics import compute_metrics, majority_label, predictions_from_logits
 from pipeline.reporting.outputs import SplitOutput, load_outputs, output_keys
 from pipeline.reporting.server_score import test_metrics
-from pipeline.reporting.submission import HEADER, prediction_text
+from pipeline.reporting.submission import HEADER
 from pipeline.reporting.summary import RunSummary
 
 log = logging.getLogger("evaluate")
@@ -41,7 +41,7 @@ def server_files(task: Task, outputs: dict[str, SplitOutput]) -> dict[str, list[
         output = outputs[key]
         predictions = predictions_from_logits(target, output.logits)
         files[target.submission_files[split.name]] = [
-            f"{idx}\t{prediction_text(target, p)}" for idx, p in zip(output.idx.tolist(), predictions)
+            f"{idx}\t{target.label_text(p)}" for idx, p in zip(output.idx.tolist(), predictions)
         ]
     return files
 

@@ -20,11 +20,6 @@ HEADER = "index\tprediction"
 SUBMISSION_FILES = [name for task in TASKS.values() for name in task.submission_files.values()]
 
 
-def prediction_text(task: Task, prediction) -> str:
-    """The benchmark server's spelling: label strings or 0/1 as in the GLUE files, STS-B scores."""
-    return f"{float(prediction):.3f}" if task.is_regression else task.file_labels[int(prediction)]
-
-
 def _expected_indices(glue_data: Path, task: Task, split: str) -> list[int]:
     path = split_path(glue_data / task.name, split)
     if not path.is_file():
@@ -36,7 +31,7 @@ def majority_rows(glue_data: Path, task: Task, split: str) -> list[str]:
     """A baseline file: the majority training label for every test row."""
     source = TASKS[task.predicted_with] if task.predicted_with else task
     majority = majority_label([e["label"] for e in read_split(split_path(glue_data / source.name, "train"))])
-    return [f"{idx}\t{prediction_text(task, majority)}" for idx in _expected_indices(glue_data, task, split)]
+    return [f"{idx}\t{task.label_text(majority)}" for idx in _expected_indices(glue_data, task, split)]
 
 
 def validate_file(name: str, lines: list[str], task: Task, expected_indices: list[int]) -> None:
