@@ -20,7 +20,7 @@ from pipeline.distill.metadistil import Metadistil, teacher_gradient
 from pipeline.settings.methods import MetadistilSettings
 from reference.metadistil import MetaPatientDistillation, skip_order, train_round
 
-LOOP_TEACHER_RATE = 1e-3  # what the loop builds the teacher's optimizer with (train.teacher_learning_rate)
+LOOP_TEACHER_RATE = 1e-3  # train.teacher_learning_rate, which MetaDistil's own rate replaces
 SETTINGS = MetadistilSettings(alpha=0.5, beta=100.0, temperature=2.0, pilot_learning_rate=0.5,
                               teacher_learning_rate=2e-3, max_grad_norm=0.05)
 
@@ -43,7 +43,9 @@ def adamw(model, lr):
 
 
 def context(teacher, student, settings=SETTINGS) -> StepContext:
-    s_opt, t_opt = adamw(student, 1e-3), adamw(teacher, LOOP_TEACHER_RATE)
+    """As the loop sets up a run: the teacher's optimizer at the rate the method asks for."""
+    rate = Metadistil().teacher_learning_rate(SimpleNamespace(teacher_learning_rate=LOOP_TEACHER_RATE), settings)
+    s_opt, t_opt = adamw(student, 1e-3), adamw(teacher, rate)
     return StepContext(student, s_opt, schedule(s_opt), teacher, t_opt, schedule(t_opt), Accelerator(cpu=True),
                        settings)
 
@@ -101,11 +103,11 @@ def test_two_steps_are_the_authors_two_rounds(labels):
     assert_same_parameters(ctx.student, ref_student)
     for ours, (assume, held, real) in zip(losses, ref_losses):
         assert ours == pytest.approx({"pilot_loss": assume, "teacher_loss": held, "student_loss": real}, rel=1e-10)
-    # Both models moved; the teacher's learning rate is the method's, and none of it is left
-    # in the loop's optimizer (its schedule's value after two steps).
+    # Both models moved; the teacher's optimizer runs at the method's rate, on the schedule
+    # (its value after two of ten steps).
     assert all(not torch.equal(a, b) for a, b in zip(start_teacher[-2:], params(ctx.teacher)[-2:]))
     assert all(not torch.equal(a, b) for a, b in zip(start_student[-2:], params(ctx.student)[-2:]))
-    assert ctx.teacher_optimizer.param_groups[0]["lr"] == pytest.approx(LOOP_TEACHER_RATE * 0.8, rel=1e-15)
+    assert ctx.teacher_optimizer.param_groups[0]["lr"] == pytest.approx(SETTINGS.teacher_learning_rate * 0.8, rel=1e-15)
 
 
 def test_the_teacher_rate_and_the_clipping_matter():
@@ -165,3 +167,22 @@ def test_teacher_gradient_leaves_the_models_as_they_were():
     assert (teacher.training, student.training) == (True, False)
     assert all(p.grad is None for p in [*teacher.parameters(), *student.parameters()])
     assert student.config._attn_implementation == "sdpa"
+
+
+def test_the_loop_builds_the_teachers_optimizer_at_the_methods_rate():
+    """setup asks the method for its teacher's rate: MetaDistil's own, where the methods that
+    train a teacher from its pre-trained checkpoint share train.teacher_learning_rate."""
+    from conftest import REPO
+
+    from pipeline.distill.lgtm import Lgtm
+    from pipeline.settings.params import load_params
+    from pipeline.training.loop import setup
+
+    train = load_params(REPO / "params.yaml").train.model_copy(update={"teacher_learning_rate": LOOP_TEACHER_RATE})
+    rates = {}
+    for method, settings in ((Metadistil(), SETTINGS), (Lgtm(), None)):
+        teacher, student = models()
+        ctx = setup(method, student, teacher, train=train, settings=settings, student_learning_rate=1e-3,
+                    total_steps=10, accelerator=Accelerator(cpu=True))
+        rates[type(method).__name__] = ctx.teacher_optimizer.param_groups[0]["lr"]
+    assert rates == {"Metadistil": SETTINGS.teacher_learning_rate, "Lgtm": LOOP_TEACHER_RATE}

@@ -52,6 +52,11 @@ class Method:
         still returns an object with `.logits`."""
         return teacher
 
+    def teacher_learning_rate(self, train, settings: Section) -> float:
+        """The base rate of the teacher's optimizer, for a method that trains the teacher: the
+        rate shared by every such method (`train.teacher_learning_rate`) unless it has its own."""
+        return train.teacher_learning_rate
+
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         """One training step; returns the losses to log."""
         raise NotImplementedError

@@ -38,10 +38,9 @@ Departures:
 - One held-out batch per step (the project's held-out stream, shared with LGTM). The reference's
   default, `--num_held_batches 0`, averages S''s loss over the *whole* held-out set every step,
   keeping the graph of every batch until the backward: unaffordable beyond the smallest tasks.
-- The loop builds the teacher's optimizer at `train.teacher_learning_rate`, shared with the
-  methods that train a teacher from the pre-trained checkpoint; MetaDistil's teacher learns at
-  `metadistil.teacher_learning_rate` on the loop's schedule: the step sets that rate for its own
-  optimizer step, and the schedule's next step overwrites it (`_step_at_rate`).
+- The teacher's AdamW learns at `metadistil.teacher_learning_rate` (the reference's own rate for
+  it) on the loop's schedule, not at the `train.teacher_learning_rate` that the other methods
+  which train a teacher share (`Metadistil.teacher_learning_rate`).
 - The shared `train` section sets the rest, where the reference's argument defaults differ:
   batch size 8 (held-out batches too), 3 epochs, AdamW eps 1e-8 (lines 569-591).
 - Losses in float32 at least (the reference: the model's precision).
@@ -69,6 +68,7 @@ from pipeline.distill.losses import at_least_float32, soft_probability_mse, task
 from pipeline.distill.pkd import default_layer_map, patient_loss
 from pipeline.optim import step_optimizer
 from pipeline.settings.methods import METHODS
+from pipeline.settings.section import Section
 
 Reduce = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 
@@ -126,17 +126,11 @@ def teacher_gradient(
     return reduce_mean([-pilot_learning_rate * g for g in g_t]), pilot_loss.item(), held_loss.item()
 
 
-def _step_at_rate(optimizer, scheduler, rate: float) -> None:
-    """One step of `optimizer` at base rate `rate` on `scheduler`'s schedule, whatever base rate
-    it was built with; the schedule's step then sets its own rate again (LambdaLR: base rate ×
-    factor), so nothing of this step's rate is left in the optimizer."""
-    for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
-        group["lr"] = group["lr"] * (rate / base)
-    step_optimizer(optimizer, scheduler)
-
-
 class Metadistil(Method):
     info = METHODS["metadistil"]
+
+    def teacher_learning_rate(self, train, settings: Section) -> float:
+        return settings.teacher_learning_rate
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         s, accelerator = ctx.settings, ctx.accelerator
@@ -154,7 +148,7 @@ class Metadistil(Method):
         for param, grad in zip(teacher_params, g_t):
             param.grad = grad
         torch.nn.utils.clip_grad_norm_(teacher_params, s.max_grad_norm)
-        _step_at_rate(ctx.teacher_optimizer, ctx.teacher_scheduler, s.teacher_learning_rate)
+        step_optimizer(ctx.teacher_optimizer, ctx.teacher_scheduler)
 
         # 3. The real student step, from the updated teacher.
         inputs = model_inputs(batch)

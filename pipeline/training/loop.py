@@ -77,8 +77,8 @@ def setup(step: Method, student, teacher, *, train: TrainParams, settings: Secti
     accelerator.register_for_checkpointing(student_scheduler)
     teacher_optimizer = teacher_scheduler = None
     if info.trains_teacher:
-        teacher_optimizer, teacher_scheduler = make_optimizer(teacher, train, learning_rate=train.teacher_learning_rate,
-                                                              total_steps=total_steps)
+        teacher_optimizer, teacher_scheduler = make_optimizer(
+            teacher, train, learning_rate=step.teacher_learning_rate(train, settings), total_steps=total_steps)
         teacher, teacher_optimizer = accelerator.prepare(teacher, teacher_optimizer)
         accelerator.register_for_checkpointing(teacher_scheduler)
     elif teacher is not None:
