@@ -41,7 +41,7 @@ def lgtm_step(accelerator: Accelerator, mode: str) -> dict[str, torch.Tensor]:
     (s_opt, s_sched), (t_opt, t_sched) = optimizer(student), optimizer(teacher)
     student, s_opt, teacher, t_opt = accelerator.prepare(student, s_opt, teacher, t_opt)
     settings = LgtmSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, init_classifier_to_zero=False, radius=0.01,
-                            mode=mode, influence="finite_difference")
+                            mode=mode, influence="finite_difference", influence_every=None)
     ctx = StepContext(student, s_opt, s_sched, teacher, t_opt, t_sched, accelerator, settings)
     STEPS["lgtm"]().step(ctx, share(BATCH, accelerator), share(HELD, accelerator))
     return {

@@ -105,14 +105,21 @@ def uninterrupted(prepared, tmp_path_factory) -> dict[str, bytes]:
 
 
 def test_killed_run_resumes_and_ends_bit_for_bit_like_an_uninterrupted_one(prepared, uninterrupted, tmp_path):
+    """LGTM's influence rows too: logged at each evaluation (every 5 steps), the checkpoint of
+    step 8 or later carries those of step 5, and the rows after it are logged again."""
+    import pyarrow.parquet as pq
 
     killed = copy_of(prepared, tmp_path, "killed")
-    step = kill_after_first_checkpoint(killed)
-    assert 4 <= step < 72 and step % 4 == 0
+    step = kill_after_first_checkpoint(killed, min_step=8)
+    assert 8 <= step < 72 and step % 4 == 0
     assert not (killed / "runs/lgtm/rte").exists() and not (killed / "live/lgtm/rte").exists()
+    carried = pq.read_table(killed / "checkpoints/lgtm/rte/latest/samples/influence.parquet").column("step")
+    assert sorted(set(carried.to_pylist())) == list(range(5, step + 1, 5))
     resumed = train(killed)
     assert f"resuming from the checkpoint of step {step}" in resumed.stderr
     assert run_files(killed) == uninterrupted
+    rows = pq.read_table(killed / "runs/lgtm/rte/influence.parquet")
+    assert sorted(set(rows.column("step").to_pylist())) == [*range(5, 71, 5), 72] and rows.num_rows == 15 * 16
     assert not list((killed / "runs/lgtm").glob(".rte.tmp-*"))  # the killed run's leftovers are gone
 
 
