@@ -37,6 +37,7 @@ def prepared(tmp_path_factory) -> Path:
     params["data"]["synthetic"].update(train_rows=192, dev_rows=40, test_rows=20)
     params["train"].update(epochs=6, batch_size=16, eval_steps=5)
     params["launch"].update(checkpoint_steps=4)
+    params["lgtm"].update(influence_every=None)  # LGTM's influence rows at each evaluation
     (cwd / "params.yaml").write_text(yaml.safe_dump(params))
     for stage in ("download", "pretrained", "tokenize"):
         result = run_stage(stage, "--task", "rte", cwd=cwd)

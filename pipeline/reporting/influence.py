@@ -180,9 +180,14 @@ def draw(task: Task, frame, flipped: set[int] | None, path: Path) -> None:
         axes[3].text(0.5, 0.5, "no record of flipped labels\n(real GLUE)", ha="center", va="center")
         axes[3].set_axis_off()
     else:
+        # Clean and flipped side by side in each phase: does the teacher learn to down-weight noise?
         noisy = frame["idx"].isin(flipped)
-        axes[3].boxplot([frame.loc[~noisy, "influence"], frame.loc[noisy, "influence"]],
-                        tick_labels=[f"clean ({int((~noisy).sum())})", f"flipped ({int(noisy.sum())})"])
+        groups = [(f"{phase}\n{kind} ({int(rows.sum())})", frame.loc[rows, "influence"])
+                  for phase in PHASES for kind, rows in (("clean", ~noisy & (frame["phase"] == phase)),
+                                                         ("flipped", noisy & (frame["phase"] == phase)))
+                  if rows.any()]
+        axes[3].boxplot([values for _, values in groups], tick_labels=[label for label, _ in groups])
+        axes[3].tick_params(axis="x", labelsize=7)
         axes[3].set_title("flipped labels against clean ones")
     for ax in axes if flipped is not None else axes[:3]:
         ax.set_yscale("symlog", linthresh=linear_within)
