@@ -31,9 +31,11 @@ from reference.lgtm_authors import LGTMTeacher, training_step
 
 # Every method of the registry, in the table's order (finetune aside: the student alone), then:
 # lgtm as the paper preset sets it (lgtm.mode: faithful); lgtm-fast: lgtm.mode: fast;
+# lgtm-influence: lgtm logging every sample's influence (a step the loop logs, lgtm.influence_every);
 # lgtm-authors: the authors' code, transcribed. TAKD's step is timed from its assistant (here
 # a teacher-shaped model) and RCO's from one anchor: their extra stages are whole KD runs.
-METHODS = (*(name for name in REGISTRY if name not in ("finetune", "lgtm")), "lgtm", "lgtm-fast", "lgtm-authors")
+METHODS = (*(name for name in REGISTRY if name not in ("finetune", "lgtm")), "lgtm", "lgtm-fast", "lgtm-influence",
+           "lgtm-authors")
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def step_function(name: str, shape: Shape, precision: str, device: str):
     from accelerate import Accelerator
 
     params = load_preset("paper")
-    method = name.removesuffix("-fast").removesuffix("-authors")
+    method = name.removesuffix("-fast").removesuffix("-authors").removesuffix("-influence")
     step = AuthorsLgtm() if name == "lgtm-authors" else STEPS[method]()
     settings = params.method_settings(method)
     if name == "lgtm-fast":
@@ -102,8 +104,12 @@ def step_function(name: str, shape: Shape, precision: str, device: str):
     ctx = setup(step, student, teacher, train=params.train, settings=settings,
                 student_learning_rate=params.train.learning_rate, total_steps=10**6, accelerator=accelerator)
     batch, held = random_batch(shape, 0, accelerator.device), random_batch(shape, 1, accelerator.device)
+    logs_samples = name == "lgtm-influence"
+    if logs_samples:  # the rows name their examples (the authors' code takes no idx)
+        batch = {**batch, "idx": torch.arange(shape.batch_size, device=accelerator.device)}
 
     def one_step():
+        ctx.samples = [] if logs_samples else None
         step.step(ctx, batch, held if step.info.uses_held_out else None)
         if accelerator.device.type == "cuda":
             torch.cuda.synchronize()
@@ -158,8 +164,10 @@ def cpu_kernels() -> str:
 
 
 def run(shape: Shape, *, methods=METHODS, precision="no", device="cpu", threads=2, warmup=3, repeats=10,
-        memory=True) -> dict:
-    """The benchmark's JSON record: step times, ratios to KD, examples per second, peak memory."""
+        memory=True, influence_every: int = 25) -> dict:
+    """The benchmark's JSON record: step times, ratios to KD, examples per second, peak memory;
+    with lgtm and lgtm-influence, the cost of logging the influence on a logged step and
+    amortized over `influence_every` steps."""
     torch.set_num_threads(threads)
     seconds = time_steps(methods, shape, precision=precision, device=device, warmup=warmup, repeats=repeats)
     record: dict = {"device": device, "precision": precision, "threads": threads, "shape": asdict(shape),
@@ -172,6 +180,11 @@ def run(shape: Shape, *, methods=METHODS, precision="no", device="cpu", threads=
             record[f"{key}_over_kd"] = round(value / seconds["kd"], 2)
     if "lgtm" in seconds and "lgtm-authors" in seconds:  # the same update: a fair ratio
         record["lgtm_over_authors"] = round(seconds["lgtm"] / seconds["lgtm-authors"], 2)
+    if "lgtm" in seconds and "lgtm-influence" in seconds:  # the same step, logging its rows or not
+        overhead = seconds["lgtm-influence"] / seconds["lgtm"] - 1.0
+        record["influence_logging_overhead"] = round(overhead, 4)
+        record["influence_every"] = influence_every
+        record["influence_logging_overhead_amortized"] = round(overhead / influence_every, 4)
     if "lgtm" in seconds and "metadistil" in seconds:  # the paper's claim: cheaper than meta-distillation
         record["lgtm_over_metadistil"] = round(seconds["lgtm"] / seconds["metadistil"], 2)
     if memory:

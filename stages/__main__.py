@@ -16,6 +16,7 @@ from stages import (
     download,
     evaluate,
     finetune_teacher,
+    influence,
     params,
     plots,
     pretrained,
@@ -37,7 +38,8 @@ app = typer.Typer(
 for name, module in (("params", params), ("download", download), ("pretrained", pretrained), ("tokenize", tokenize),
                      ("finetune-teacher", finetune_teacher), ("train", train), ("distill", distill),
                      ("assistant", assistant), ("distill-assistant", distill_assistant),
-                     ("distill-anchors", distill_anchors), ("evaluate", evaluate), ("table", table), ("plots", plots)):
+                     ("distill-anchors", distill_anchors), ("evaluate", evaluate), ("table", table), ("plots", plots),
+                     ("influence", influence)):
     app.command(name, rich_help_panel="DVC stages")(module.main)
 for name, module in (("predict", predict), ("clean", clean), ("plots-template", plots_template), ("bench", bench),
                      ("scale", scale), ("compare", compare), ("paper-table", paper_table),

@@ -18,6 +18,7 @@ METRICS_DIR = Path("metrics")
 PREDICTIONS_ROOT = Path("predictions")
 SUBMISSIONS_DIR = Path("submissions")
 REPORTS_DIR = Path("reports")
+INFLUENCE_REPORTS_DIR = REPORTS_DIR / "influence"
 PLOTS_DIR = Path("plots")
 
 
@@ -35,6 +36,11 @@ def tokenized_dir(task: str) -> Path:
 
 def run_dir(run: str, task: str) -> Path:
     return RUNS_ROOT / run / task
+
+
+def influence_file(task: str) -> Path:
+    """LGTM's per-sample influence rows of a task (its step's `samples_file`, in its run)."""
+    return run_dir("lgtm", task) / "influence.parquet"
 
 
 def run_layout(run: str, task: str) -> dict[str, Path]:

@@ -20,7 +20,7 @@ from pipeline.distill.base import StepContext  # noqa: E402
 from pipeline.distill.steps import STEPS  # noqa: E402
 from pipeline.settings.methods import LgtmSettings  # noqa: E402
 
-BATCH, HELD = batch(1, size=8), batch(2, size=4)
+BATCH, HELD = {**batch(1, size=8), "idx": torch.arange(100, 108)}, batch(2, size=4)
 
 
 def share(full: dict, accelerator: Accelerator) -> dict:
@@ -31,7 +31,8 @@ def share(full: dict, accelerator: Accelerator) -> dict:
 
 
 def lgtm_step(accelerator: Accelerator, mode: str) -> dict[str, torch.Tensor]:
-    """Teacher and student parameters after one LGTM step of float64, dropout-free BERTs."""
+    """Teacher and student parameters after one LGTM step of float64, dropout-free BERTs, and
+    the step's per-sample influence rows (the whole batch's, gathered), by column."""
     student, teacher = tiny_bert(1, 8, seed=2), tiny_bert(2, 16, seed=1)
 
     def optimizer(model):
@@ -41,10 +42,12 @@ def lgtm_step(accelerator: Accelerator, mode: str) -> dict[str, torch.Tensor]:
     (s_opt, s_sched), (t_opt, t_sched) = optimizer(student), optimizer(teacher)
     student, s_opt, teacher, t_opt = accelerator.prepare(student, s_opt, teacher, t_opt)
     settings = LgtmSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, init_classifier_to_zero=False, radius=0.01,
-                            mode=mode, influence="finite_difference")
-    ctx = StepContext(student, s_opt, s_sched, teacher, t_opt, t_sched, accelerator, settings)
+                            mode=mode, influence="finite_difference", influence_every=None)
+    ctx = StepContext(student, s_opt, s_sched, teacher, t_opt, t_sched, accelerator, settings, samples=[])
     STEPS["lgtm"]().step(ctx, share(BATCH, accelerator), share(HELD, accelerator))
+    (rows,) = ctx.samples
     return {
+        **{f"rows.{k}": torch.tensor(v) for k, v in rows.items()},
         **{f"teacher.{k}": v.detach().clone() for k, v in accelerator.unwrap_model(teacher).named_parameters()},
         **{f"student.{k}": v.detach().clone() for k, v in accelerator.unwrap_model(student).named_parameters()},
     }

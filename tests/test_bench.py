@@ -13,7 +13,7 @@ TINY = ["--teacher-layers", "2", "--student-layers", "1", "--hidden", "32", "--h
 
 
 def test_bench_prints_one_json_line_with_times_ratios_and_memory(tmp_path):
-    result = run_stage("bench", *TINY, "--methods", "kd,lgtm", cwd=tmp_path)
+    result = run_stage("bench", *TINY, "--methods", "kd,lgtm,lgtm-influence", "--influence-every", "10", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -23,6 +23,12 @@ def test_bench_prints_one_json_line_with_times_ratios_and_memory(tmp_path):
         assert record[f"{method}_step_s"] > 0 and record[f"{method}_peak_mb"] > 100
         if method != "kd":
             assert record[f"{method}_over_kd"] == pytest.approx(record[f"{method}_step_s"] / record["kd_step_s"], rel=0.02)
+    # LGTM on a step that logs its influence rows, against the same step unlogged.
+    overhead = record["lgtm_influence_step_s"] / record["lgtm_step_s"] - 1  # of the step times rounded to 0.1 ms
+    assert record["influence_logging_overhead"] == pytest.approx(overhead, abs=5e-3)
+    assert record["influence_every"] == 10
+    assert record["influence_logging_overhead_amortized"] == pytest.approx(record["influence_logging_overhead"] / 10,
+                                                                           abs=1e-4)
     assert record["shape"]["hidden"] == 32 and record["threads"] == 2
     assert record["cpu_kernels"] == "portable"  # the stages' pinned kernels, unless LGTM_NATIVE_CPU=1
 
@@ -57,3 +63,4 @@ def test_bench_refuses_an_unknown_precision(tmp_path):
     result = run_stage("bench", *TINY, "--precision", "fp8", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "error: --precision: expected no, bf16 or fp16, got 'fp8'"
+

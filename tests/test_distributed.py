@@ -1,5 +1,6 @@
 """LGTM across processes: under torchrun (2 CPU processes, gloo), one step on two half-batches
-updates teacher and student as one process does on the whole batch."""
+updates teacher and student as one process does on the whole batch, and logs the same
+per-sample influence rows."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def test_two_half_batches_update_like_one_whole_batch(two_processes, mode):
     assert single.keys() == distributed.keys()
     for name, expected in single.items():
         torch.testing.assert_close(distributed[name], expected, rtol=1e-9, atol=1e-12, msg=name)
+    assert single["rows.idx"].tolist() == list(range(100, 108))  # the whole batch, in order
     # The step did move both models: compare with the starting point.
     from test_lgtm_gradient import tiny_bert
 

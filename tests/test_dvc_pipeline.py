@@ -87,13 +87,14 @@ def test_repro_runs_the_whole_dag_then_is_a_no_op(repo, first_repro):
     output = first_repro
     assert stages_run(output) == {"params", "download", "pretrained", "tokenize", "finetune-teacher", "distill@kd",
                                   "train@lgtm", "assistant@takd", "distill-assistant@takd", "distill-anchors@rco",
-                                  "evaluate", "table", "plots"}
+                                  "evaluate", "table", "plots", "influence"}
     for method in ("kd", "lgtm", "takd", "rco"):
         with zipfile.ZipFile(repo / "submissions" / f"{method}.zip") as archive:
             assert len(archive.namelist()) == 11
         assert json.loads((repo / "metrics" / method / "rte.json").read_text())["dev"]["dev"]["accuracy"] >= 0
     # header, rule, and the rows of the teacher, KD, TAKD, RCO and LGTM
     assert (repo / "reports/results.md").read_text().count("\n") == 2 + 5
+    assert "flipped" in (repo / "reports/influence/rte.md").read_text() and (repo / "reports/influence/rte.png").is_file()
     tracked = subprocess.run(["git", "ls-files", "metrics"], cwd=repo, capture_output=True, text=True).stdout.split()
     assert "metrics/lgtm/rte.json" in tracked  # in git, so that `dvc exp show` on a clone has them
     again = sh("dvc", "repro", cwd=repo)
@@ -115,6 +116,7 @@ STUDENTS = ("distill@kd", "train@lgtm", "assistant@takd", "distill-assistant@tak
         (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"params", "finetune-teacher", *STUDENTS}),
         (lambda p: p["methods"].update(teacher=[]), {"params", "evaluate", "table", "plots"}),
         (lambda p: p["lgtm"].update(radius=0.1), {"params", "train@lgtm"}),  # a method's knob: its runs only
+        (lambda p: p["lgtm"].update(influence_every=2), {"params", "train@lgtm"}),
         (lambda p: p["takd"].update(assistant_layers=1), {"params", "assistant@takd", "distill-assistant@takd"}),
         # RCO's anchor count: the teacher's run, which copies itself when RCO is not listed,
         # and RCO's; the methods that read the teacher rerun only if its bytes change.
@@ -134,11 +136,12 @@ def test_a_knob_invalidates_exactly_the_stages_that_read_it(repo, first_repro, e
 
 def test_exp_run_set_param_reruns_only_what_reads_it(repo, first_repro):
     output = sh("dvc", "exp", "run", "-S", "train.learning_rate=5e-4", "-n", "lr5e-4", cwd=repo)
-    # The student's learning rate: its runs, then what reads their outputs (the table and the
-    # plots only where the metrics or logs came out different); nothing upstream.
+    # The student's learning rate: its runs, then what reads their outputs (the table, the
+    # plots and the influence report only where the metrics, logs or rows came out different);
+    # nothing upstream.
     ran = stages_run(output)
     retrained = {"params", *STUDENTS, "evaluate"}
-    assert retrained <= ran <= retrained | {"table", "plots"}
+    assert retrained <= ran <= retrained | {"table", "plots", "influence"}
     shown = json.loads(sh("dvc", "exp", "show", "--json", cwd=repo))
     experiments = [exp for commit in shown for exp in (commit.get("experiments") or [])]
     runs = [run for exp in experiments for run in exp["revs"] if run.get("name") == "lr5e-4"]

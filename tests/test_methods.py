@@ -21,7 +21,7 @@ from pipeline.settings.params import load_params
 
 # Every method's knobs are a subset of LGTM's; each method reads its own.
 SETTINGS = LgtmSettings(alpha_kd=0.8, t_alpha_kd=0.4, temperature=1.5, init_classifier_to_zero=False, radius=0.01,
-                        mode="fast", influence="finite_difference")
+                        mode="fast", influence="finite_difference", influence_every=None)
 
 
 def context(teacher_trains: bool, settings: LgtmSettings = SETTINGS) -> StepContext:

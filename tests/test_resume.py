@@ -37,6 +37,7 @@ def prepared(tmp_path_factory) -> Path:
     params["data"]["synthetic"].update(train_rows=192, dev_rows=40, test_rows=20)
     params["train"].update(epochs=6, batch_size=16, eval_steps=5)
     params["launch"].update(checkpoint_steps=4)
+    params["lgtm"].update(influence_every=None)  # LGTM's influence rows at each evaluation
     (cwd / "params.yaml").write_text(yaml.safe_dump(params))
     for stage in ("download", "pretrained", "tokenize"):
         result = run_stage(stage, "--task", "rte", cwd=cwd)
@@ -105,14 +106,21 @@ def uninterrupted(prepared, tmp_path_factory) -> dict[str, bytes]:
 
 
 def test_killed_run_resumes_and_ends_bit_for_bit_like_an_uninterrupted_one(prepared, uninterrupted, tmp_path):
+    """LGTM's influence rows too: logged at each evaluation (every 5 steps), the checkpoint of
+    step 8 or later carries those of step 5, and the rows after it are logged again."""
+    import pyarrow.parquet as pq
 
     killed = copy_of(prepared, tmp_path, "killed")
-    step = kill_after_first_checkpoint(killed)
-    assert 4 <= step < 72 and step % 4 == 0
+    step = kill_after_first_checkpoint(killed, min_step=8)
+    assert 8 <= step < 72 and step % 4 == 0
     assert not (killed / "runs/lgtm/rte").exists() and not (killed / "live/lgtm/rte").exists()
+    carried = pq.read_table(killed / "checkpoints/lgtm/rte/latest/samples/influence.parquet").column("step")
+    assert sorted(set(carried.to_pylist())) == list(range(5, step + 1, 5))
     resumed = train(killed)
     assert f"resuming from the checkpoint of step {step}" in resumed.stderr
     assert run_files(killed) == uninterrupted
+    rows = pq.read_table(killed / "runs/lgtm/rte/influence.parquet")
+    assert sorted(set(rows.column("step").to_pylist())) == [*range(5, 71, 5), 72] and rows.num_rows == 15 * 16
     assert not list((killed / "runs/lgtm").glob(".rte.tmp-*"))  # the killed run's leftovers are gone
 
 

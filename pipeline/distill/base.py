@@ -41,10 +41,19 @@ class StepContext:
     accelerator: Any
     settings: Section
     total_steps: int = 0
+    # A list on the steps the loop logs per-sample rows (Method.samples_every), None otherwise:
+    # a step that exports them appends its batch's columns ({column: values}) to it.
+    samples: list[dict[str, list]] | None = None
 
 
 class Method:
     info: ClassVar[MethodInfo]  # its entry in pipeline/settings/methods.py
+    samples_file: ClassVar[str | None] = None  # where in its run directory its per-sample rows go, if any
+
+    def samples_every(self, settings: Section, eval_steps: int) -> int:
+        """Every how many steps (and at the last) the loop asks the step for per-sample rows
+        (StepContext.samples); 0: never."""
+        return 0
 
     def prepare_teacher(self, teacher: torch.nn.Module, settings: Section) -> torch.nn.Module:
         """The teacher the run trains or distils from, before its optimizer is made: a method

@@ -31,6 +31,9 @@ How it is computed, and why it is the same update:
   derivative along v from one forward-mode pass (`torch.func.jvp`), δ_h = α_t · ∂/∂T of
   ⟨∂soft/∂S, J_S v⟩. Exact where the difference is O(R²) off. Forward-mode AD has no rule for
   the CPU SDPA attention kernel, so the student runs eager attention for that pass.
+- On the steps the loop asks for them (`lgtm.influence_every`), the per-sample influence of
+  step 4 (pipeline/distill/influence.py) comes from the same perturbed forwards (or the same
+  tangent), plus one no-grad student forward at θs; on the other steps nothing is computed.
 
 Across processes (`accelerate launch`), each process holds part of the batch: g_s, v and g
 are averaged over processes where the single-process algorithm averages over examples.
@@ -46,11 +49,13 @@ import torch
 from torch.func import jvp
 
 from pipeline.distill.base import Method, StepContext, distill_student, model_inputs
-from pipeline.distill.losses import soft_target_loss, student_loss, task_loss, teacher_loss
+from pipeline.distill.influence import SampleInfluence, sample_rows
+from pipeline.distill.losses import soft_target_loss, soft_target_losses, student_loss, task_loss, teacher_loss
 from pipeline.distill.student_view import StudentView
 from pipeline.distill.virtual_step import virtual_step
 from pipeline.optim import apply_gradients
 from pipeline.settings.methods import METHODS
+from pipeline.settings.section import Section
 
 Reduce = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 
@@ -91,10 +96,12 @@ def _grads(output: torch.Tensor, inputs: list[torch.Tensor], grad_output: torch.
 
 
 def _influence_logit_gradient(
-    student, view: StudentView, direction, batch, teacher_logits, *, t_alpha_kd, temperature, radius, influence
+    student, view: StudentView, direction, batch, teacher_logits, *, t_alpha_kd, temperature, radius, influence,
+    samples: list[SampleInfluence] | None = None,
 ) -> torch.Tensor:
     """δ_h: the gradient of the distillation influence with respect to the teacher's logits
-    (student in eval mode, as the authors' step 4)."""
+    (student in eval mode, as the authors' step 4). With `samples`, also appends the batch's
+    per-sample influence I_i = ∇θs ℓ_i · v (pipeline/distill/influence.py)."""
     target = teacher_logits.detach().requires_grad_()
     values = view.values()
     if influence == "jvp":
@@ -106,12 +113,20 @@ def _influence_logit_gradient(
         student_logits = student_logits.detach().requires_grad_()
         # ⟨∂soft/∂S, J_S v⟩, differentiated with respect to the teacher's logits.
         (along,) = torch.autograd.grad(soft_target_loss(student_logits, target, temperature), student_logits, create_graph=True)
+        if samples is not None:  # `along` is ∂(batch mean)/∂S: row i is ∂ℓ_i/∂S_i / B
+            per_sample = t_alpha_kd * len(along) * (along * tangent).sum(-1)
+            samples.append(SampleInfluence(per_sample.detach(), target.detach(), student_logits.detach()))
         return t_alpha_kd * _grads((along * tangent).sum(), [target])[0]
     # One fused pass per tensor (foreach) for the norm and each perturbed student.
     step = radius / torch.linalg.vector_norm(torch.stack(torch._foreach_norm(direction))).item()
     with torch.no_grad():
         plus = view.logits(torch._foreach_add(values, direction, alpha=step), batch)
         minus = view.logits(torch._foreach_add(values, direction, alpha=-step), batch)
+    if samples is not None:
+        with torch.no_grad():
+            per_sample = t_alpha_kd * (soft_target_losses(plus, target, temperature)
+                                       - soft_target_losses(minus, target, temperature)) / (2 * step)
+            samples.append(SampleInfluence(per_sample, target.detach(), view.logits(values, batch)))
     difference = soft_target_loss(plus, target, temperature) - soft_target_loss(minus, target, temperature)
     return t_alpha_kd * _grads(difference, [target])[0] / (2 * step)
 
@@ -160,13 +175,15 @@ def teacher_gradient(
     reduce_mean: Reduce = _no_reduction,
     first: FirstForward | None = None,
     keep_student_graph: bool = False,
+    samples: list[SampleInfluence] | None = None,
 ) -> list[torch.Tensor]:
     """g = g_t − η · h (steps 1 to 5), one tensor per parameter in `teacher.parameters()` order.
 
     Leaves both models' parameters (and .grad), train/eval modes and the optimizer's state
     exactly as they were. For the training step: `reduce_mean` averages across processes,
     `first` is step 1's forward pass when the caller made it, and `keep_student_graph` keeps
-    its student graph for the caller to back-propagate the student's step 6 through.
+    its student graph for the caller to back-propagate the student's step 6 through. With
+    `samples`, step 4's per-sample influence is appended to it (this process's examples).
     """
     first = first or first_forward(teacher, student, batch, held_batch, t_alpha_kd=t_alpha_kd, temperature=temperature)
     view = first.view
@@ -187,7 +204,8 @@ def teacher_gradient(
     del virtual, stepped, held_logits
 
     # 4. The influence, in the teacher's logit space; 5. back through the teacher.
-    settings = dict(t_alpha_kd=t_alpha_kd, temperature=temperature, radius=radius, influence=influence)
+    settings = dict(t_alpha_kd=t_alpha_kd, temperature=temperature, radius=radius, influence=influence,
+                    samples=samples)
     if mode == "fast":
         with _modes(teacher, teacher.training, student, False):
             delta_h = _influence_logit_gradient(student, view, v, batch, first.teacher_logits, **settings)
@@ -203,8 +221,23 @@ def teacher_gradient(
     return reduce_mean(g)
 
 
+def _gathered(sample: SampleInfluence, batch: dict, accelerator) -> tuple[SampleInfluence, torch.Tensor, torch.Tensor]:
+    """The whole batch's per-sample influence, idx and labels, from every process's part (equal
+    parts: the prepared train loader evens the batches out)."""
+    idx, labels = batch["idx"], batch["labels"]
+    if accelerator.num_processes == 1:
+        return sample, idx, labels
+    tensors = accelerator.gather((sample.influence, sample.teacher_logits, sample.student_logits, idx, labels))
+    return SampleInfluence(*tensors[:3]), tensors[3], tensors[4]
+
+
 class Lgtm(Method):
     info = METHODS["lgtm"]
+    samples_file = "influence.parquet"
+
+    def samples_every(self, settings: Section, eval_steps: int) -> int:
+        """`lgtm.influence_every`: null, at each evaluation; 0, never."""
+        return eval_steps if settings.influence_every is None else settings.influence_every
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         s, accelerator = ctx.settings, ctx.accelerator
@@ -222,12 +255,16 @@ class Lgtm(Method):
         first = first_forward(teacher, student, batch, held_batch, t_alpha_kd=s.t_alpha_kd, temperature=s.temperature,
                               union_rows=union_rows)
         fast = s.mode == "fast"
+        samples = [] if ctx.samples is not None else None
         gradient = teacher_gradient(
             teacher, student, ctx.student_optimizer, batch, held_batch,
             alpha_kd=s.alpha_kd, t_alpha_kd=s.t_alpha_kd, temperature=s.temperature,
             eta=ctx.teacher_scheduler.get_last_lr()[0], radius=s.radius, mode=s.mode, influence=s.influence,
-            reduce_mean=reduce_mean, first=first, keep_student_graph=fast,
+            reduce_mean=reduce_mean, first=first, keep_student_graph=fast, samples=samples,
         )
+        if samples is not None:
+            sample, idx, labels = _gathered(samples[0], batch, accelerator)
+            ctx.samples.append(sample_rows(sample, idx, labels, s.temperature))
         apply_gradients(teacher.parameters(), gradient, ctx.teacher_optimizer, ctx.teacher_scheduler)
         losses = {"teacher_loss": first.teacher_loss.item()}
         if not fast:  # 6. as the authors: a new student forward, KD from the updated teacher

@@ -20,12 +20,19 @@ def at_least_float32(logits: torch.Tensor) -> torch.Tensor:
 
 def soft_target_loss(target_logits: torch.Tensor, logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """KL_τ(target ‖ logits); gradients flow into both arguments unless the caller detaches."""
+    if logits.shape[-1] == 1:
+        return F.mse_loss(at_least_float32(logits).squeeze(-1), at_least_float32(target_logits).squeeze(-1))
+    return soft_target_losses(target_logits, logits, temperature).mean()
+
+
+def soft_target_losses(target_logits: torch.Tensor, logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Each example's term of `soft_target_loss` (their mean is it): one value per row."""
     target_logits, logits = at_least_float32(target_logits), at_least_float32(logits)
     if logits.shape[-1] == 1:
-        return F.mse_loss(logits.squeeze(-1), target_logits.squeeze(-1))
+        return (logits.squeeze(-1) - target_logits.squeeze(-1)).square()
     target_log_probs = F.log_softmax(target_logits / temperature, dim=-1)
     log_probs = F.log_softmax(logits / temperature, dim=-1)
-    return (target_log_probs.exp() * (target_log_probs - log_probs)).sum(-1).mean()
+    return (target_log_probs.exp() * (target_log_probs - log_probs)).sum(-1)
 
 
 def soft_probability_mse(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:

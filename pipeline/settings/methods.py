@@ -47,6 +47,9 @@ class LgtmSettings(ProktSettings):
     radius: float = Field(gt=0.0, description="finite-difference radius r; the step is R = r / ||v||")
     mode: Literal["fast", "faithful"]
     influence: Literal["finite_difference", "jvp"]
+    influence_every: int | None = Field(ge=0, description="per-sample influence rows every N steps and at the last "
+                                                          "(runs/lgtm/TASK/influence.parquet); null: at each "
+                                                          "evaluation (train.eval_steps); 0: none")
 
 
 # The baselines' settings. Each default is its reference's for BERT on GLUE, its source in

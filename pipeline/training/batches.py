@@ -6,8 +6,9 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader
 
-# Columns a model forward or a loss reads; `idx` and the rest stay in the dataset.
-BATCH_COLUMNS = ["input_ids", "attention_mask", "token_type_ids", "labels"]
+# Columns a model forward or a loss reads, and `idx`, which names the examples of per-sample
+# rows (LGTM's influence); the rest stay in the dataset.
+BATCH_COLUMNS = ["input_ids", "attention_mask", "token_type_ids", "labels", "idx"]
 
 
 def loader(dataset, tokenizer, batch_size: int, *, shuffle: bool) -> DataLoader:

@@ -6,7 +6,8 @@ a `persist` output would take the stage out of DVC's run-cache) holds:
                 steps: Accelerate's save_state (models, optimizers, schedulers, RNG states) in
                 state/, progress.json (the step, where both data iterators are, the run's
                 record so far, its fingerprint), the best student so far in best/, the
-                DVCLive logs so far in live/, the anchors saved so far in anchors/ (RCO's)
+                DVCLive logs so far in live/, the anchors saved so far in anchors/ (RCO's),
+                the per-sample rows so far in samples/ (LGTM's influence.parquet)
     finished/   the last finished run: run/, live/ and anchors/, as the stage wrote them (hard
                 links), and its fingerprint
 
@@ -159,18 +160,22 @@ class Checkpoints:
             record["held_position"] = tuple(record["held_position"])
         return Progress(**record)
 
-    def restore(self, model_dir: Path, live_dir: Path, anchors_dir: Path | None = None) -> None:
-        """Models, optimizers, schedulers and RNG states as saved; the best student, the logs
-        and the anchors so far into the run's (new) temporary directories."""
+    def restore(self, model_dir: Path, live_dir: Path, anchors_dir: Path | None = None,
+                samples_file: Path | None = None) -> None:
+        """Models, optimizers, schedulers and RNG states as saved; the best student, the logs,
+        the anchors and the per-sample rows so far into the run's (new) temporary directories."""
         self.accelerator.load_state(str(self.latest / "state"))
         if self.accelerator.is_main_process:
             _copy_dir(self.latest / "best", model_dir)
             _copy_dir(self.latest / "live", live_dir)
             if anchors_dir is not None:
                 _copy_dir(self.latest / "anchors", anchors_dir)
+            if samples_file is not None and (saved := self.latest / "samples" / samples_file.name).is_file():
+                shutil.copyfile(saved, samples_file)
         self.accelerator.wait_for_everyone()
 
-    def save(self, progress: Progress, model_dir: Path, live_dir: Path, anchors_dir: Path | None = None) -> None:
+    def save(self, progress: Progress, model_dir: Path, live_dir: Path, anchors_dir: Path | None = None,
+             samples_file: Path | None = None) -> None:
         tmp = self.directory / ".latest.tmp"
         if self.accelerator.is_main_process and tmp.exists():
             shutil.rmtree(tmp)
@@ -181,6 +186,9 @@ class Checkpoints:
             _copy_dir(live_dir, tmp / "live")
             if anchors_dir is not None:
                 _copy_dir(anchors_dir, tmp / "anchors")
+            if samples_file is not None and samples_file.is_file():
+                (tmp / "samples").mkdir()
+                shutil.copyfile(samples_file, tmp / "samples" / samples_file.name)
             (tmp / "progress.json").write_text(json.dumps(asdict(progress), indent=2) + "\n")
             replace(tmp, self.latest)
         self.accelerator.wait_for_everyone()

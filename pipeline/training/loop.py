@@ -2,9 +2,10 @@
 
 Phases, in order: accelerator and seed; loaders; optimizers and schedules, prepared (`setup`,
 which the benchmark shares); resume from a checkpoint if there is one for these inputs; the
-loop (step, log, evaluate every `eval_steps` and at the end, keep the best student, checkpoint
-every `checkpoint_steps`); the kept student's outputs. The same code runs on CPU, one GPU, or
-many (`accelerate launch`), with mixed precision as set in params.
+loop (step, log, evaluate every `eval_steps` and at the end, keep the best student, append the
+per-sample rows of a method that exports them, checkpoint every `checkpoint_steps`); the kept
+student's outputs. The same code runs on CPU, one GPU, or many (`accelerate launch`), with
+mixed precision as set in params.
 
 Replay: every epoch's order is a function of (seed, epoch) alone, each loader draws from its
 own generator (never the global one, which dropout uses), and a checkpoint holds the RNG
@@ -34,6 +35,7 @@ from pipeline.settings.section import Section
 from pipeline.training.batches import BatchStream, loader
 from pipeline.training.checkpoints import Checkpoints, Progress
 from pipeline.training.predict import predict_logits, split_outputs
+from pipeline.training.sample_log import append_rows, due
 
 if TYPE_CHECKING:
     from pipeline.settings.params import TrainParams
@@ -55,6 +57,7 @@ class RunDirs:
     live: Path  # DVCLive's logs
     checkpoints: Path  # checkpoints/TASK/RUN
     anchors: Path | None = None  # the trained model at `anchor_steps` (RCO's teacher route), if any
+    run: Path | None = None  # the run directory, where a step's per-sample rows go (Method.samples_file)
 
 
 @dataclass
@@ -212,8 +215,10 @@ def train(
     metric = task.selection_metric
     checkpoints = Checkpoints(dirs.checkpoints, fingerprint, accelerator)
     resumed = checkpoints.find()
+    every = step.samples_every(settings, train.eval_steps) if step.samples_file and dirs.run else 0
+    samples_path = dirs.run / step.samples_file if every else None
     if resumed is not None:
-        checkpoints.restore(dirs.model, dirs.live, dirs.anchors)
+        checkpoints.restore(dirs.model, dirs.live, dirs.anchors, samples_path)
         summary = resumed.summary
         log.info("%s %s: resuming from the checkpoint of step %d", task.name, summary.method, resumed.step)
     summary.steps = steps
@@ -233,8 +238,11 @@ def train(
                disable=not (progress_bar and accelerator.is_local_main_process))
     with bar:  # closed before an error is reported, so that the error is the last line
         for number in range(start + 1, steps + 1):
+            ctx.samples = [] if due(number, every, steps) else None
             losses = step.step(ctx, next(batches), next(held_batches) if held_batches else None)
             _check_finite(losses, number, checkpoints, last_checkpoint)
+            if ctx.samples and accelerator.is_main_process:
+                append_rows(samples_path, number, ctx.samples)
             # Set, not `live.next_step()`: that re-reads every logged file at every step to post
             # to DVC Studio (even when Studio is off), quadratic in the steps. end() writes once.
             live.step = number  # as the console counts: the first step is 1, evaluations at eval_steps
@@ -257,7 +265,7 @@ def train(
             if checkpoint_steps and number % checkpoint_steps == 0 and number < steps:
                 position = held_batches.position if held_batches else None
                 checkpoints.save(Progress(number, batches.position, position, summary, fingerprint), dirs.model,
-                                 dirs.live, dirs.anchors)
+                                 dirs.live, dirs.anchors, samples_path)
                 last_checkpoint = number
     live.end()
     outputs = kept_student_outputs(ctx.student, dirs.model, data.outputs, tokenizer, train.eval_batch_size,

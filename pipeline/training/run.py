@@ -178,7 +178,7 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
             STEPS[method](), task=task, student=student, teacher=teacher, tokenizer=tokenizer, data=data,
             train=params.train, settings=params.method_settings(method), student_learning_rate=learning_rate,
             seed=params.seed, checkpoint_steps=params.launch.checkpoint_steps,
-            dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints, anchors_dir), fingerprint=run_print,
+            dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints, anchors_dir, run_dir), fingerprint=run_print,
             summary=summary, anchors=anchors,
         )
         save_outputs(run_dir / "outputs", result.outputs)

@@ -6,9 +6,12 @@
 
 Prints one JSON line: `<method>_step_s` (median), `<method>_over_kd`, `<method>_examples_per_s`
 and `<method>_peak_mb` (peak RSS of a process running only that method, or CUDA max allocated)
-for every method (lgtm: the default, faithful mode), lgtm_fast and lgtm_authors (their code,
-transcribed); `lgtm_over_authors`, the default step against theirs (the same update), and
-`lgtm_over_metadistil`, against the meta-distillation the paper says LGTM is cheaper than.
+for every method (lgtm: the default, faithful mode), lgtm_fast, lgtm_influence (lgtm on a step
+that logs every sample's influence) and lgtm_authors (their code, transcribed);
+`lgtm_over_authors`, the default step against theirs (the same update),
+`lgtm_over_metadistil`, against the meta-distillation the paper says LGTM is cheaper than, and
+`influence_logging_overhead`, what logging the influence adds to a logged step (a fraction of
+lgtm's step), with `influence_logging_overhead_amortized`, that over `--influence-every` steps.
 Like every stage command it runs the portable CPU kernels unless LGTM_NATIVE_CPU=1 (the
 machine's own: what speed figures mean); `cpu_kernels` in the JSON says which.
 """
@@ -35,8 +38,10 @@ def main(
     warmup: int = typer.Option(3, help="Untimed steps per method first."),
     repeats: int = typer.Option(10, help="Timed steps per method, interleaved."),
     methods: str = typer.Option("all", help="Comma-separated method names (kd, pkd, ..., lgtm, lgtm-fast, "
-                                            "lgtm-authors), or all."),
+                                            "lgtm-influence, lgtm-authors), or all."),
     memory: bool = typer.Option(True, help="Also measure peak memory, one subprocess per method."),
+    influence_every: int = typer.Option(25, min=1, help="Steps per logged step, to amortize the influence logging "
+                                                        "over (the demo's eval_steps: lgtm.influence_every's default)."),
 ) -> None:
     """Time the methods' training steps and print one JSON line."""
     import json
@@ -54,7 +59,7 @@ def main(
         raise InputError(f"--precision: expected no, bf16 or fp16, got {precision!r}")
     shape = Shape(teacher_layers, student_layers, hidden, heads, intermediate, vocab, batch_size, seq_len)
     typer.echo(json.dumps(run(shape, methods=chosen, precision=precision, device=device, threads=threads,
-                              warmup=warmup, repeats=repeats, memory=memory)))
+                              warmup=warmup, repeats=repeats, memory=memory, influence_every=influence_every)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""Stage `influence`: what LGTM's teacher prioritizes, per training sample, on every task.
+
+    python -m stages.influence                 # every task of `tasks`
+    python -m stages.influence --task rte      # one
+
+Reads runs/lgtm/TASK/influence.parquet (the per-sample distillation influence train@lgtm logs
+every `lgtm.influence_every` steps) and data/glue/TASK/ (the training texts, and truth/'s
+flipped labels on the synthetic data); writes reports/influence/TASK.md and TASK.png.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from stages.command import PARAMS_OPTION, run_main
+from stages.paths import INFLUENCE_REPORTS_DIR, glue_data_dir, influence_file
+
+
+def main(
+    task: list[str] | None = typer.Option(None, help="A task LGTM trained on (repeatable); default: tasks."),
+    params_file: Path = PARAMS_OPTION,
+) -> None:
+    """Report each task's per-sample distillation influence: a figure and a note."""
+    from pipeline.glue.tasks import get_task
+    from pipeline.reporting.influence import write_report
+    from pipeline.settings.params import load_params
+
+    params = load_params(params_file)
+    for name in task or params.tasks:
+        paths = write_report(get_task(name), influence_file(name), glue_data_dir(name), INFLUENCE_REPORTS_DIR)
+        typer.echo(f"{name}: {paths['md']}, {paths['png']}")
+
+
+if __name__ == "__main__":
+    run_main(main)
