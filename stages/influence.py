@@ -5,7 +5,9 @@
 
 Reads runs/lgtm/TASK/influence.parquet (the per-sample distillation influence train@lgtm logs
 every `lgtm.influence_every` steps) and data/glue/TASK/ (the training texts, and truth/'s
-flipped labels on the synthetic data); writes reports/influence/TASK.md and TASK.png.
+flipped labels on the synthetic data); writes reports/influence/TASK.md and TASK.png. Where
+no LGTM run logs them (`lgtm` not among `methods`, or `lgtm.influence_every: 0`), it writes
+reports/influence/README.md saying so, and nothing else, so that `dvc repro` runs on.
 """
 
 from __future__ import annotations
@@ -23,11 +25,20 @@ def main(
     params_file: Path = PARAMS_OPTION,
 ) -> None:
     """Report each task's per-sample distillation influence: a figure and a note."""
+    from pipeline.atomic import write_text
     from pipeline.glue.tasks import get_task
     from pipeline.reporting.influence import write_report
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)
+    logged = "lgtm" in params.methods.all() and params.method_settings("lgtm").influence_every != 0
+    if not task and not logged:
+        note = INFLUENCE_REPORTS_DIR / "README.md"
+        note.parent.mkdir(parents=True, exist_ok=True)
+        write_text(note, "No LGTM run logs per-sample influence in this configuration: `lgtm` is not among "
+                         "`methods`, or `lgtm.influence_every` is 0.\n")
+        typer.echo(f"nothing to report: {note}")
+        return
     for name in task or params.tasks:
         paths = write_report(get_task(name), influence_file(name), glue_data_dir(name), INFLUENCE_REPORTS_DIR)
         typer.echo(f"{name}: {paths['md']}, {paths['png']}")

@@ -114,9 +114,9 @@ STUDENTS = ("distill@kd", "train@lgtm", "assistant@takd", "distill-assistant@tak
         (lambda p: p["data"]["synthetic"].update(label_noise=0.1), {"params", "download"}),
         (lambda p: p["train"].update(learning_rate=5e-5), {"params", *STUDENTS}),
         (lambda p: p["train"].update(teacher_learning_rate=5e-5), {"params", "finetune-teacher", *STUDENTS}),
-        (lambda p: p["methods"].update(teacher=[]), {"params", "evaluate", "table", "plots"}),
+        (lambda p: p["methods"].update(teacher=[]), {"params", "evaluate", "table", "plots", "influence"}),
         (lambda p: p["lgtm"].update(radius=0.1), {"params", "train@lgtm"}),  # a method's knob: its runs only
-        (lambda p: p["lgtm"].update(influence_every=2), {"params", "train@lgtm"}),
+        (lambda p: p["lgtm"].update(influence_every=2), {"params", "train@lgtm", "influence"}),
         (lambda p: p["takd"].update(assistant_layers=1), {"params", "assistant@takd", "distill-assistant@takd"}),
         # RCO's anchor count: the teacher's run, which copies itself when RCO is not listed,
         # and RCO's; the methods that read the teacher rerun only if its bytes change.

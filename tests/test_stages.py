@@ -6,6 +6,7 @@ import json
 
 import datasets
 import pytest
+import yaml
 from conftest import run_stage
 
 pytestmark = pytest.mark.slow
@@ -116,3 +117,19 @@ def test_download_writes_the_synthetic_glue_files_for_people_to_read(small_param
     assert sorted(p.name for p in (tmp_path / "glue/RTE").iterdir()) == ["dev.tsv", "test.tsv", "train.tsv", "truth"]
     assert (tmp_path / "glue/MNLI/dev_mismatched.tsv").read_text().startswith("index\tpromptID\tpairID\tgenre")
     assert not (small_params.parent / "data").exists()  # the files only, no stage output
+
+
+@pytest.mark.parametrize("edit", [lambda p: p["methods"].update(pretrained=["finetune"]),
+                                  lambda p: p["lgtm"].update(influence_every=0)], ids=["no lgtm", "logging off"])
+def test_the_influence_stage_says_there_is_nothing_to_report(small_params, edit):
+    """Without LGTM runs that log influence, the DVC stage (no --task) writes one note and
+    succeeds, so that `dvc repro` runs on; asked for a task, it names the missing file."""
+    params = yaml.safe_load(small_params.read_text())
+    edit(params)
+    small_params.write_text(yaml.safe_dump(params, sort_keys=False))
+    cwd = small_params.parent
+    result = run_stage("influence", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (cwd / "reports/influence").iterdir()] == ["README.md"]
+    asked = run_stage("influence", "--task", "rte", cwd=cwd)
+    assert asked.returncode == 2 and "runs/lgtm/rte/influence.parquet: no influence rows" in asked.stderr
