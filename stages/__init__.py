@@ -10,8 +10,9 @@ in stages/tools/; stages/training.py is what the training stages share.
 
 import os
 
-from stages.environment import claim_device, pin_cpu_kernels
+from stages.environment import claim_device, die_with_launcher, pin_cpu_kernels
 
+die_with_launcher()  # at once: a launched process outlives no killed stage (stages/environment.py)
 # Set here, before any stage module imports torch or a Hugging Face library (they read these
 # when they load): the same CPU kernels on every machine, the GPU of a queued comparison
 # experiment (stages/environment.py); and no per-shard or per-map progress bars, which only

@@ -17,13 +17,19 @@ Set before torch is imported (the libraries read them when they load), by stages
 machine. On a GPU none of this decides the results.
 
 Also here, for the same reason (CUDA reads it when it loads): the GPU of a stage process that
-`make compare`'s queue started (pipeline/compare.py), one no other stage process holds.
+`make compare`'s queue started (pipeline/compare.py), one no other stage process holds. And,
+first thing, a process of `accelerate launch` (pipeline/launch.py) asks to die with its
+launcher: torchrun starts each in a session of its own, where a killed stage would leave it
+training on and writing behind it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import IO
@@ -76,3 +82,16 @@ def claim_device(environ=os.environ, poll_s: float = 1.0) -> None:
     device, lock = claimed
     _held.append(lock)
     environ["CUDA_VISIBLE_DEVICES"] = device
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_launcher(environ=os.environ) -> None:
+    """Inside a launch (torchrun sets LOCAL_RANK), have the kernel kill this process when its
+    launcher dies; if it already has (this process was handed to init), exit now."""
+    if "LOCAL_RANK" not in environ or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:
+        os._exit(1)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
+from functools import partial
 from pathlib import Path
 
 from stages.paths import run_layout
@@ -51,6 +53,7 @@ def _launch(task: str, params, params_file: Path, stage: list[str]) -> None:
     import torch
 
     from pipeline.launch import free_port, launch_command
+    from pipeline.parallel import die_with_parent
 
     launch = params.launch
     command = launch_command("stages", [*stage, "--task", task, "--params", str(params_file)],
@@ -58,6 +61,8 @@ def _launch(task: str, params, params_file: Path, stage: list[str]) -> None:
                              mixed_precision=params.train.mixed_precision, gpus=torch.cuda.device_count(),
                              port=free_port())
     log.info("%s: %s", task, " ".join(command))
-    returncode = subprocess.run(command).returncode
+    # The launcher dies with the stage, killed or not, and its processes with it
+    # (stages/environment.py): none trains on, or writes, behind a killed stage.
+    returncode = subprocess.run(command, preexec_fn=partial(die_with_parent, os.getpid())).returncode
     if returncode:
         raise SystemExit(returncode)
