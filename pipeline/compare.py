@@ -56,7 +56,7 @@ def pending(points: list[GridPoint], composed: Callable[[GridPoint], dict],
     return [point for point in points if composed(point) not in done]
 
 
-UNFINISHED_STATES = ("queued", "running")  # of `dvc exp show --json`'s executors
+UNFINISHED = ("Queued", "Preparing", "Running")  # the states of `dvc queue status` still to end
 
 
 def gpu_ids(cuda_visible: str | None, count: int) -> list[str]:
@@ -67,7 +67,7 @@ def gpu_ids(cuda_visible: str | None, count: int) -> list[str]:
     return [str(index) for index in range(count)]
 
 
-def unfinished(entries: list[dict]) -> int:
-    """How many experiments of `dvc exp show --json` output are queued or running."""
-    return sum(1 for entry in entries for experiment in entry.get("experiments") or []
-               if (experiment.get("executor") or {}).get("state") in UNFINISHED_STATES)
+def unfinished(queue_status: str) -> int:
+    """How many tasks `dvc queue status` lists as queued or running (its table's last column;
+    `dvc exp show` is no way to ask: it fails while a worker sets up an experiment's copy)."""
+    return sum(1 for line in queue_status.splitlines() if line.split()[-1:] and line.split()[-1] in UNFINISHED)

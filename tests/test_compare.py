@@ -47,13 +47,18 @@ def test_the_grid_fans_out_over_the_gpus_cuda_visible_devices_names_else_all():
     assert gpu_ids("2,3", 8) == ["2", "3"] and gpu_ids("", 8) == []
 
 
-def test_the_queue_is_waited_for_while_an_experiment_is_queued_or_running():
-    def show(*states):
-        return [{"rev": "workspace"}, {"rev": "abc", "experiments": [
-            {"executor": {"state": state} if state else None, "revs": []} for state in states]}]
+def test_the_queue_is_waited_for_while_a_task_is_queued_or_running():
+    # `dvc queue status` as DVC 3.67 prints it.
+    status = """Task     Name        Created    Status
+b20b28f  pawky-wave  08:23 AM   Running
+a9f75c4  vital-kids  08:23 AM   Queued
+c0ffee1  brisk-hops  08:21 AM   Success
+d00dad2  lazy-frogs  08:20 AM   Failed
 
-    assert unfinished(show(None, "success", "failed")) == 0
-    assert unfinished(show("queued", "running", "success", None, "queued")) == 3
+Worker status: 2 active, 0 idle
+"""
+    assert unfinished(status) == 2
+    assert unfinished("No experiment tasks in the queue.\n\nWorker status: 0 active, 0 idle\n") == 0
 
 
 def test_each_stage_process_of_the_queue_takes_a_gpu_no_other_holds(tmp_path):

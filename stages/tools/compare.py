@@ -60,7 +60,7 @@ def main(
             typer.echo(f"{'to run' if point in todo else 'done  '}  {point}")
         return
     devices = _gpus()
-    if len(devices) > 1:
+    if len(devices) > 1 and todo:
         _run_queued(todo, preset, devices)
         return
     LOGS_DIR.mkdir(parents=True, exist_ok=True)
@@ -117,7 +117,8 @@ def _run_queued(todo, preset: str, devices: list[str]) -> None:
     log.info("%d points queued; %d workers, one per GPU (%s)", len(todo), len(devices), ",".join(devices))
     subprocess.run([*DVC, "queue", "start", "-j", str(len(devices))], check=True, env=env)
     started = time.monotonic()
-    while left := unfinished(exp_show(Path.cwd())):
+    while left := unfinished(subprocess.run([*DVC, "queue", "status"], capture_output=True, text=True,
+                                            check=True).stdout):
         log.info("%d experiments queued or running; %.0f min so far", left, (time.monotonic() - started) / 60)
         time.sleep(QUEUE_POLL_S)
     failed = pending(todo, lambda point: compose(*point.overrides(preset)), finished_params(exp_show(Path.cwd())))
