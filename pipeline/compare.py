@@ -9,6 +9,11 @@ and the teacher fine-tuned alone trains once per seed and held-out source, whate
 
 A point is done when a finished experiment of the repository has exactly its composed params:
 a grid killed half way, or extended, runs only what is missing.
+
+On a machine with several GPUs the points go through DVC's queue, a worker per GPU
+(`dvc queue start -j N`); every stage process of an experiment takes a GPU that no other holds
+(stages/environment.py `claim_device`, over the GPUs named in LGTM_DEVICES), so each
+experiment trains on a device of its own.
 """
 
 from __future__ import annotations
@@ -49,3 +54,20 @@ def pending(points: list[GridPoint], composed: Callable[[GridPoint], dict],
     """The points no finished experiment has run: none has exactly their composed params."""
     done = list(finished)
     return [point for point in points if composed(point) not in done]
+
+
+UNFINISHED = ("Queued", "Preparing", "Running")  # the states of `dvc queue status` still to end
+
+
+def gpu_ids(cuda_visible: str | None, count: int) -> list[str]:
+    """The GPUs to fan the grid out over: those CUDA_VISIBLE_DEVICES names if it is set, else
+    all `count` the machine has."""
+    if cuda_visible is not None:
+        return [device.strip() for device in cuda_visible.split(",") if device.strip()]
+    return [str(index) for index in range(count)]
+
+
+def unfinished(queue_status: str) -> int:
+    """How many tasks `dvc queue status` lists as queued or running (its table's last column;
+    `dvc exp show` is no way to ask: it fails while a worker sets up an experiment's copy)."""
+    return sum(1 for line in queue_status.splitlines() if line.split()[-1:] and line.split()[-1] in UNFINISHED)

@@ -30,14 +30,15 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and sys.platform.startswith("linux")
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent `parent` dies (Linux)."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
 
 
 def _child(job: Callable[[], T], result_path: str, parent: int) -> None:
-    _die_with_parent(parent)
+    die_with_parent(parent)
     try:
         outcome = ("result", job())
     except BaseException as error:  # noqa: BLE001 - every error goes back to the parent

@@ -10,11 +10,14 @@ in stages/tools/; stages/training.py is what the training stages share.
 
 import os
 
-from stages.environment import pin_cpu_kernels
+from stages.environment import claim_device, die_with_launcher, pin_cpu_kernels
 
+die_with_launcher()  # at once: a launched process outlives no killed stage (stages/environment.py)
 # Set here, before any stage module imports torch or a Hugging Face library (they read these
-# when they load): the same CPU kernels on every machine (stages/environment.py); and no
-# per-shard or per-map progress bars, which only add noise to DVC's output.
+# when they load): the same CPU kernels on every machine, the GPU of a queued comparison
+# experiment (stages/environment.py); and no per-shard or per-map progress bars, which only
+# add noise to DVC's output.
 pin_cpu_kernels()
+claim_device()
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")

@@ -28,7 +28,7 @@ def main(
     from pipeline.settings.methods import assistant_run
 
     check_group(method, "assistant")
-    train_each_task(assistant_run(method), task, params_file)
+    train_each_task(assistant_run(method), task, params_file, ["assistant", "--method", method])
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def main(
 ) -> None:
     """Train the student on each task with a method of methods.teacher."""
     check_group(method, "teacher")
-    train_each_task(method, task, params_file)
+    train_each_task(method, task, params_file, ["distill", "--method", method])
 
 
 if __name__ == "__main__":

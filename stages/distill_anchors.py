@@ -25,7 +25,7 @@ def main(
 ) -> None:
     """Train the student on each task along the teacher's anchors (RCO)."""
     check_group(method, "anchors")
-    train_each_task(method, task, params_file)
+    train_each_task(method, task, params_file, ["distill-anchors", "--method", method])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def main(
 ) -> None:
     """Train the student on each task from its assistant (TAKD's second hop)."""
     check_group(method, "assistant")
-    train_each_task(method, task, params_file)
+    train_each_task(method, task, params_file, ["distill-assistant", "--method", method])
 
 
 if __name__ == "__main__":

@@ -15,11 +15,24 @@ its own (`launch.workers`), which changes no result. docs/reproducibility.md has
 Set before torch is imported (the libraries read them when they load), by stages/__init__.py.
 `LGTM_NATIVE_CPU=1` leaves the machine's own choices: faster, and results that depend on the
 machine. On a GPU none of this decides the results.
+
+Also here, for the same reason (CUDA reads it when it loads): the GPU of a stage process that
+`make compare`'s queue started (pipeline/compare.py), one no other stage process holds. And,
+first thing, a process of `accelerate launch` (pipeline/launch.py) asks to die with its
+launcher: torchrun starts each in a session of its own, where a killed stage would leave it
+training on and writing behind it.
 """
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import IO
 
 THREADS = 1  # per process; the cores go to processes side by side (pipeline/parallel.py)
 PINNED = {
@@ -36,3 +49,49 @@ def pin_cpu_kernels(environ=os.environ) -> None:
     if environ.get("LGTM_NATIVE_CPU", "0") == "1":
         return
     environ.update(PINNED)
+
+
+DEVICES_VARIABLE = "LGTM_DEVICES"  # the GPUs a comparison's queued experiments take one each: "0,1,..."
+DEVICE_LOCKS_VARIABLE = "LGTM_DEVICE_LOCKS"  # the directory of their lock files
+_held: list[IO] = []  # the lock of the claimed GPU, held until the process exits
+
+
+def free_device(pool: list[str], lock_dir: Path) -> tuple[str, IO] | None:
+    """(a device of `pool` whose lock file in `lock_dir` no process holds, its lock, now held),
+    or None while every one is held. The kernel drops a lock with its process, killed or not."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    for device in pool:
+        handle = open(lock_dir / f"{device}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return device, handle
+    return None
+
+
+def claim_device(environ=os.environ, poll_s: float = 1.0) -> None:
+    """Bind the process to a GPU of LGTM_DEVICES no other stage process holds (waiting for one),
+    where the comparison's queue set it and nobody chose a GPU (CUDA_VISIBLE_DEVICES)."""
+    if not environ.get(DEVICES_VARIABLE) or "CUDA_VISIBLE_DEVICES" in environ:
+        return
+    pool = environ[DEVICES_VARIABLE].split(",")
+    while (claimed := free_device(pool, Path(environ[DEVICE_LOCKS_VARIABLE]))) is None:
+        time.sleep(poll_s)
+    device, lock = claimed
+    _held.append(lock)
+    environ["CUDA_VISIBLE_DEVICES"] = device
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_launcher(environ=os.environ) -> None:
+    """Inside a launch (torchrun sets LOCAL_RANK), have the kernel kill this process when its
+    launcher dies; if it already has (this process was handed to init), exit now."""
+    if "LOCAL_RANK" not in environ or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:
+        os._exit(1)

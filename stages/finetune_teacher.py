@@ -26,7 +26,7 @@ def main(task: list[str] | None = typer.Option(None, help="A trainable GLUE task
     from pipeline.settings.methods import FINETUNE_TEACHER, TEACHER_ANCHORS
     from stages.paths import RUNS_ROOT
 
-    train_each_task(FINETUNE_TEACHER, task, params_file)
+    train_each_task(FINETUNE_TEACHER, task, params_file, ["finetune-teacher"])
     (RUNS_ROOT / TEACHER_ANCHORS).mkdir(parents=True, exist_ok=True)  # a DVC output, even when empty
 
 

@@ -27,7 +27,7 @@ def main(
 ) -> None:
     """Train the student on each task with a method of methods.pretrained."""
     check_group(method, "pretrained")
-    train_each_task(method, task, params_file)
+    train_each_task(method, task, params_file, ["train", "--method", method])
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.compare import GridPoint, grid, pending
+from pipeline.compare import GridPoint, gpu_ids, grid, pending, unfinished
 from pipeline.settings.params import compose, load_preset, validate_params
+from stages.environment import DEVICE_LOCKS_VARIABLE, DEVICES_VARIABLE, claim_device, free_device
 
 
 def test_grid_order_gives_a_table_soonest():
@@ -39,3 +40,40 @@ def test_the_compare_preset_grid_is_the_issue_size():
     grid_params = load_preset("compare").compare
     assert len(grid_params.seeds) == 3 and len(grid_params.learning_rates) == 3
     assert set(grid_params.held_out) == {"dev", "train_slice"} and set(grid_params.lgtm_modes) == {"faithful", "fast"}
+
+
+def test_the_grid_fans_out_over_the_gpus_cuda_visible_devices_names_else_all():
+    assert gpu_ids(None, 0) == [] and gpu_ids(None, 4) == ["0", "1", "2", "3"]
+    assert gpu_ids("2,3", 8) == ["2", "3"] and gpu_ids("", 8) == []
+
+
+def test_the_queue_is_waited_for_while_a_task_is_queued_or_running():
+    # `dvc queue status` as DVC 3.67 prints it.
+    status = """Task     Name        Created    Status
+b20b28f  pawky-wave  08:23 AM   Running
+a9f75c4  vital-kids  08:23 AM   Queued
+c0ffee1  brisk-hops  08:21 AM   Success
+d00dad2  lazy-frogs  08:20 AM   Failed
+
+Worker status: 2 active, 0 idle
+"""
+    assert unfinished(status) == 2
+    assert unfinished("No experiment tasks in the queue.\n\nWorker status: 0 active, 0 idle\n") == 0
+
+
+def test_each_stage_process_of_the_queue_takes_a_gpu_no_other_holds(tmp_path):
+    first = free_device(["0", "1"], tmp_path)
+    second = free_device(["0", "1"], tmp_path)
+    assert (first[0], second[0]) == ("0", "1")
+    assert free_device(["0", "1"], tmp_path) is None  # both held: claim_device waits
+    first[1].close()  # a process that ends lets its GPU go
+    assert free_device(["0", "1"], tmp_path)[0] == "0"
+    environ = {DEVICES_VARIABLE: "0,1", DEVICE_LOCKS_VARIABLE: str(tmp_path / "other")}
+    claim_device(environ)
+    assert environ["CUDA_VISIBLE_DEVICES"] == "0"
+    chosen = {DEVICES_VARIABLE: "0,1", DEVICE_LOCKS_VARIABLE: str(tmp_path), "CUDA_VISIBLE_DEVICES": "5"}
+    claim_device(chosen)  # a GPU someone chose is kept
+    assert chosen["CUDA_VISIBLE_DEVICES"] == "5"
+    without_queue = {}
+    claim_device(without_queue)
+    assert without_queue == {}

@@ -123,6 +123,8 @@ STUDENTS = ("distill@kd", "train@lgtm", "assistant@takd", "distill-assistant@tak
         (lambda p: p["rco"].update(anchors=2), {"params", "finetune-teacher", "distill-anchors@rco"}),
         (lambda p: p["held_out"].update(source="train_slice"), {"params", "finetune-teacher", *STUDENTS}),
         (lambda p: p["launch"].update(workers=1, checkpoint_steps=7), {"params"}),  # how, not what
+        # Processes split each batch: float rounding and dropout masks differ, so every run retrains.
+        (lambda p: p["launch"].update(processes=2), {"params", "finetune-teacher", *STUDENTS}),
     ],
 )
 def test_a_knob_invalidates_exactly_the_stages_that_read_it(repo, first_repro, edit, expected):

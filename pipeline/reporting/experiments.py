@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 METRICS_FILE = re.compile(r"^metrics/(?P<run>[^/]+)/(?P<task>[^/]+)\.json$")
 # Params that are a record's own fields, or change no run's results (the README: workers and
-# checkpoints change no byte; `tasks` and `methods` only say which runs exist).
+# checkpoints change no byte; processes change them by float rounding, and runs of any launch
+# are pooled; `tasks` and `methods` only say which runs exist).
 PROTOCOL_KEYS = ("seed", "preset", "tasks", "methods", "hub_timeout_s", "launch")
 # An experiment that finished: DVC gives it no executor, or one in this state.
 FINISHED = "success"

@@ -7,10 +7,11 @@ Written by the training stage, read by the evaluate stage (without torch) and by
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 Scores = dict[str, float]  # {metric name: value}, as pipeline/reporting/metrics.py computes them
+ONE_PROCESS = {"processes": 1, "machines": 1, "mixed_precision": None}
 
 
 @dataclass
@@ -27,6 +28,10 @@ class RunSummary:
     held_out: str  # the held-out source: dev or train_slice
     train_examples: int
     selection_examples: int
+    # How the run was launched (pipeline/training/loop.py launch_record): {"processes",
+    # "machines", "mixed_precision"}. Summaries written before it was recorded read as one
+    # process on one machine, mixed precision unrecorded (None).
+    launch: dict = field(default_factory=lambda: dict(ONE_PROCESS))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"

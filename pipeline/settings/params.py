@@ -161,11 +161,16 @@ class MethodGroups(Section):
 
 
 class LaunchParams(Section):
-    """How a stage starts its runs. Changes no result: each run is one process on one CPU thread
-    (stages/environment.py), whatever runs beside it."""
+    """How a stage starts its runs. `workers` and `checkpoint_steps` change no result: each run
+    is one process on one CPU thread (stages/environment.py), whatever runs beside it. `processes`
+    and `config_file` start each run under `accelerate launch` (pipeline/launch.py): the same
+    global batch split across the processes, which changes results only by float reductions and
+    dropout streams (docs/design.md), so a run's fingerprint holds its process count."""
 
     workers: int | str = Field(description="runs at once in a stage; auto: one per CPU core")
     checkpoint_steps: int = Field(ge=0, description="steps between checkpoints a rerun resumes from; 0: none")
+    processes: int = Field(ge=1, description="processes per run (one per GPU; gloo on CPU); 1: no launcher")
+    config_file: str | None = Field(description="an accelerate config file (multi-node); it sets the processes")
 
     @field_validator("workers", mode="before")
     @classmethod
@@ -233,6 +238,16 @@ class Params(Section):
                 f"train.mixed_precision: {' and '.join(hand_made)} take their teacher gradients with "
                 "torch.autograd.grad, outside fp16's loss scaler; use bf16 or no"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _batches_split_evenly(self) -> Params:
+        # Each global batch is split across the processes (pipeline/training/loop.py).
+        processes = self.launch.processes
+        for key in ("batch_size", "eval_batch_size"):
+            if getattr(self.train, key) % processes:
+                raise ValueError(f"train.{key}: {getattr(self.train, key)} rows do not split evenly across "
+                                 f"launch.processes={processes}; use a multiple of {processes}")
         return self
 
     def method_settings(self, method: str) -> Section:

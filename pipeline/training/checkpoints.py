@@ -181,6 +181,7 @@ class Checkpoints:
             shutil.rmtree(tmp)
         self.accelerator.wait_for_everyone()
         self.accelerator.save_state(str(tmp / "state"))  # every process writes its own RNG state
+        self.accelerator.wait_for_everyone()  # all written before the main process renames them in
         if self.accelerator.is_main_process:
             _copy_dir(model_dir, tmp / "best")
             _copy_dir(live_dir, tmp / "live")

@@ -4,8 +4,13 @@ Phases, in order: accelerator and seed; loaders; optimizers and schedules, prepa
 which the benchmark shares); resume from a checkpoint if there is one for these inputs; the
 loop (step, log, evaluate every `eval_steps` and at the end, keep the best student, append the
 per-sample rows of a method that exports them, checkpoint every `checkpoint_steps`); the kept
-student's outputs. The same code runs on CPU, one GPU, or many (`accelerate launch`), with
-mixed precision as set in params.
+student's outputs. The same code runs on CPU, one GPU, or many (`accelerate launch`,
+pipeline/launch.py), with mixed precision as set in params.
+
+Across processes, each step's batch of `train.batch_size` rows (and each held-out batch) is
+split between them (Accelerate's `split_batches`): the global batch, the steps and the
+learning-rate schedule are those of one process, and each process takes a contiguous share of
+the batch. Only the main process logs (DVCLive), saves models and writes per-sample rows.
 
 Replay: every epoch's order is a function of (seed, epoch) alone, each loader draws from its
 own generator (never the global one, which dropout uses), and a checkpoint holds the RNG
@@ -25,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.atomic import atomic_path
 from pipeline.distill.base import Method, StepContext
-from pipeline.errors import TrainingDiverged
+from pipeline.errors import InputError, TrainingDiverged
 from pipeline.glue.tasks import Task
 from pipeline.optim import make_optimizer
 from pipeline.reporting.metrics import compute_metrics, predictions_from_logits
@@ -117,7 +122,9 @@ def kept_student_outputs(model, model_dir: Path, output_sets: dict, tokenizer, b
 
     accelerator.wait_for_everyone()  # the main process saved it
     model = accelerator.unwrap_model(model)
-    model.load_state_dict(load_file(model_dir / "model.safetensors", device=str(accelerator.device)))
+    # Read to the CPU and copied onto the parameters' device (a launch's CPU processes are on
+    # "cpu:N", which safetensors does not name).
+    model.load_state_dict(load_file(model_dir / "model.safetensors"))
     return split_outputs(model, output_sets, tokenizer, batch_size, accelerator)
 
 
@@ -155,9 +162,29 @@ def anchor_steps(steps: int, anchors: int) -> list[int]:
     return [math.ceil(k * steps / anchors) for k in range(1, anchors + 1)]
 
 
-def total_steps(train_batches: int, epochs: float, processes: int) -> int:
-    """Steps of a run: each process takes its shard's batches, `epochs` times."""
-    return math.ceil(math.ceil(train_batches / processes) * epochs)
+def total_steps(train_batches: int, epochs: float) -> int:
+    """Steps of a run: every batch, `epochs` times (each split across the processes)."""
+    return math.ceil(train_batches * epochs)
+
+
+class _NoLive:
+    """What a launch's other processes log to: nothing (the main process's DVCLive logs)."""
+
+    step = 0
+
+    def log_metric(self, name: str, value: float) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+
+def launch_record(accelerator) -> dict:
+    """How the run was launched, for its summary: processes, machines, mixed precision."""
+    from pipeline.launch import machines
+
+    return {"processes": accelerator.num_processes, "machines": machines() if accelerator.num_processes > 1 else 1,
+            "mixed_precision": accelerator.mixed_precision}
 
 
 def train(
@@ -188,20 +215,26 @@ def train(
     from dvclive import Live
     from tqdm.auto import tqdm
 
+    from pipeline.launch import uses_cpu
+
     # Accelerator and seed. A seedable sampler orders every epoch by (seed, epoch) alone, on
-    # every process alike.
+    # every process alike; each batch is split across the processes.
     accelerator = Accelerator(
+        cpu=uses_cpu(),
         mixed_precision=train.mixed_precision,
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=seed),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=seed, split_batches=True),
     )
     set_seed(seed)
+    for key in ("batch_size", "eval_batch_size"):
+        if getattr(train, key) % accelerator.num_processes:
+            raise InputError(f"train.{key}: {getattr(train, key)} rows do not split evenly across the launch's "
+                             f"{accelerator.num_processes} processes; use a multiple of {accelerator.num_processes}")
 
-    # Loaders. Steps are counted on the unprepared loader: `prepare` shards it across
-    # processes, and each process takes that many steps over its shard.
+    # Loaders; `prepare` splits each of their batches across the processes.
     train_loader = loader(data.train, tokenizer, train.batch_size, shuffle=True)
     selection_loader = loader(data.selection, tokenizer, train.eval_batch_size, shuffle=False)
     held_loader = held_out_loader(data.held_out, tokenizer, train) if step.info.uses_held_out else None
-    steps = total_steps(len(train_loader), train.epochs, accelerator.num_processes)
+    steps = total_steps(len(train_loader), train.epochs)
     anchor_at = {step: k for k, step in enumerate(anchor_steps(steps, anchors), start=1)}
 
     # Models, optimizers and schedules; then the loaders.
@@ -222,12 +255,14 @@ def train(
         summary = resumed.summary
         log.info("%s %s: resuming from the checkpoint of step %d", task.name, summary.method, resumed.step)
     summary.steps = steps
+    summary.launch = launch_record(accelerator)
     start = resumed.step if resumed else 0
     batches = BatchStream(train_loader, accelerator, resumed.train_position if resumed else (0, 0))
     held_batches = None
     if held_loader is not None:
         held_batches = BatchStream(held_loader, accelerator, resumed.held_position if resumed else (0, 0))
-    live = Live(str(dirs.live), save_dvc_exp=False, dvcyaml=False, resume=resumed is not None)
+    live = Live(str(dirs.live), save_dvc_exp=False, dvcyaml=False, resume=resumed is not None) \
+        if accelerator.is_main_process else _NoLive()
 
     # The loop.
     last_checkpoint = start

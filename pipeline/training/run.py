@@ -19,6 +19,7 @@ from pipeline.atomic import atomic_path
 from pipeline.distill.steps import STEPS
 from pipeline.errors import InputError
 from pipeline.glue.tasks import Task
+from pipeline.launch import inside_launch, main_writes, process_state
 from pipeline.models.loading import (
     import_model_code,
     keep_first_layers,
@@ -129,10 +130,13 @@ def _teacher_input(run: str, paths: RunPaths) -> Path | None:
             "anchors": paths.anchors}.get(METHODS[run].teacher)
 
 
-def run_fingerprint(params: Params, task: Task, run: str, paths: RunPaths) -> str:
-    """What the run's result depends on: the params it reads, its input files, the code."""
+def run_fingerprint(params: Params, task: Task, run: str, paths: RunPaths, processes: int = 1) -> str:
+    """What the run's result depends on: the params it reads, its input files, the code, and
+    the processes it is split across (the launch's, which a config file may set: the same
+    global batch on more processes sums in another order and draws other dropout masks)."""
     method = _method_of(run)
-    settings = {"task": task.name, "run": run, "seed": params.seed, "train": params.train.model_dump(),
+    settings = {"task": task.name, "run": run, "seed": params.seed, "processes": processes,
+                "train": params.train.model_dump(),
                 "held_out": params.held_out.model_dump(), method: params.method_settings(method).model_dump()}
     if run == FINETUNE_TEACHER:
         settings["anchors"] = params.teacher_anchors()
@@ -144,17 +148,21 @@ def run_fingerprint(params: Params, task: Task, run: str, paths: RunPaths) -> st
 
 def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSummary:
     """The run `run` (a method, or finetune-teacher) of `task`, into `paths.run`: copied from its
-    finished run if one of the same fingerprint is kept, trained otherwise."""
-    run_print = run_fingerprint(params, task, run, paths)
+    finished run if one of the same fingerprint is kept, trained otherwise. Inside a launch
+    every process trains and only the main one writes (pipeline/launch.py)."""
+    state = process_state()
+    main = state.is_main_process
+    run_print = run_fingerprint(params, task, run, paths, state.num_processes)
     finished = FinishedRuns(paths.checkpoints)
     anchors = params.teacher_anchors() if run == FINETUNE_TEACHER else 0
-    if finished.find(run_print):
-        with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir, \
-                _anchors_path(paths, anchors) as anchors_dir:
-            finished.restore(run_dir, live_dir, anchors_dir)
-        log.info("%s %s: the finished run of these params, inputs and code is kept: copied, not trained", task.name,
-                 run)
-        return RunSummary.read(paths.run / "summary.json")
+    if kept := finished.find(run_print):
+        if main:
+            with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir, \
+                    _anchors_path(paths, anchors) as anchors_dir:
+                finished.restore(run_dir, live_dir, anchors_dir)
+            log.info("%s %s: the finished run of these params, inputs and code is kept: copied, not trained",
+                     task.name, run)
+        return RunSummary.read(kept / "run" / "summary.json")
 
     import datasets
 
@@ -171,9 +179,11 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
     learning_rate = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
     method = _method_of(run)
 
-    with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir, \
-            _anchors_path(paths, anchors) as anchors_dir:
-        run_dir.mkdir()
+    with main_writes(paths.run, state) as run_dir, main_writes(paths.live, state) as live_dir, \
+            main_writes(paths.anchors if anchors else None, state) as anchors_dir:
+        if main:
+            run_dir.mkdir()
+        state.wait_for_everyone()
         result = train(
             STEPS[method](), task=task, student=student, teacher=teacher, tokenizer=tokenizer, data=data,
             train=params.train, settings=params.method_settings(method), student_learning_rate=learning_rate,
@@ -181,6 +191,8 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
             dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints, anchors_dir, run_dir), fingerprint=run_print,
             summary=summary, anchors=anchors,
         )
+        if not main:
+            return result.summary
         save_outputs(run_dir / "outputs", result.outputs)
         # DVCLive's own summary would sit among the plots (dvc.yaml plots the whole live
         # directory against `step`); the run's summary.json and metrics/ hold the same facts.
@@ -197,12 +209,12 @@ def _anchors_path(paths: RunPaths, anchors: int):
 
 
 def train_runs(params: Params, tasks: list[Task], run: str, paths_of) -> list[RunSummary]:
-    """The run `run` of every task, `launch.workers` at a time; `paths_of(task name)` gives
-    each run's paths."""
+    """The run `run` of every task, `launch.workers` at a time (one at a time inside a launch:
+    its processes share one process group); `paths_of(task name)` gives each run's paths."""
     jobs = [partial(train_run, params, task, run, paths_of(task.name)) for task in tasks]
     # What every run imports, imported once before the runs fork: seconds per run otherwise.
     import datasets  # noqa: F401
 
     for role in ("student", "teacher"):
         import_model_code(paths_of(tasks[0].name).pretrained / role)
-    return run_jobs(jobs, params.launch.worker_count(len(jobs)))
+    return run_jobs(jobs, 1 if inside_launch() else params.launch.worker_count(len(jobs)))

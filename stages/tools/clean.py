@@ -35,7 +35,10 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
         paths = RunPaths(**run_layout(run, task))
         if not (paths.run / "summary.json").is_file() or task not in TASKS or run not in [FINETUNE_TEACHER, *METHODS]:
             continue  # unfinished here (a rerun resumes from it), or not a run of the pipeline's
-        if json.loads(progress.read_text())["fingerprint"] == run_fingerprint(params, TASKS[task], run, paths):
+        # launch.processes: the processes of a run launched without a config file (one with a
+        # config file keeps its checkpoint: its process count is the file's).
+        current = run_fingerprint(params, TASKS[task], run, paths, params.launch.processes)
+        if json.loads(progress.read_text())["fingerprint"] == current:
             remove_unfinished(paths.checkpoints)
             log.info("removed %s: its run is finished in %s", progress.parent, paths.run)
 

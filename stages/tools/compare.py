@@ -1,4 +1,5 @@
-"""`compare`: the comparison grid as DVC experiments, run one after another (not a stage).
+"""`compare`: the comparison grid as DVC experiments, one after another, or one per GPU at a
+time on a machine with several (not a stage).
 
     python -m stages compare                 # `make compare`: the compare preset's grid
     python -m stages compare --dry-run       # what is done, what would run
@@ -12,11 +13,18 @@ killed `make compare` picks up where it stopped when rerun (a killed experiment 
 finished stages restored from DVC's run-cache). Each experiment's log goes to
 reports/compare/logs/; the progress line says which point runs, how many are left, and the
 time so far. Then `python -m stages paper-table --preset compare`.
+
+With several GPUs (all the machine's, or those CUDA_VISIBLE_DEVICES names), the pending points
+go to DVC's queue (`dvc exp run --queue`) and `dvc queue start -j GPUS` runs them, each stage
+process on a GPU of its own (stages/environment.py `claim_device`); the tool waits for the
+queue, then says which points failed (`dvc queue logs`). A rerun after a kill first stops the
+queue's experiments and drops what it left queued, then queues what is still pending.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -51,6 +59,10 @@ def main(
         for point in points:
             typer.echo(f"{'to run' if point in todo else 'done  '}  {point}")
         return
+    devices = _gpus()
+    if len(devices) > 1 and todo:
+        _run_queued(todo, preset, devices)
+        return
     LOGS_DIR.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     for number, point in enumerate(todo, 1):
@@ -66,6 +78,53 @@ def main(
             tail = log_path.read_text(encoding="utf-8").strip().splitlines()[-1:] or ["no output"]
             raise InputError(f"{log_path}: the experiment of {point} failed ({tail[0]}); fix it and rerun: "
                              "the finished points are kept")
+    log.info("grid done in %.0f min: python -m stages paper-table --preset %s", (time.monotonic() - started) / 60,
+             preset)
+
+
+DVC = [sys.executable, "-m", "dvc"]
+QUEUE_POLL_S = 30
+
+
+def _gpus() -> list[str]:
+    import torch
+
+    from pipeline.compare import gpu_ids
+
+    return gpu_ids(os.environ.get("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count())
+
+
+def _run_queued(todo, preset: str, devices: list[str]) -> None:
+    """The points through DVC's queue, one worker and one experiment per GPU at a time."""
+    from pipeline.compare import pending, unfinished
+    from pipeline.errors import InputError
+    from pipeline.reporting.experiments import exp_show, finished_params
+    from pipeline.settings.params import compose
+    from stages.environment import DEVICE_LOCKS_VARIABLE, DEVICES_VARIABLE
+
+    # What a killed run of this tool left in the queue: stopped and dropped, queued afresh below
+    # (a killed experiment's finished stages come back from DVC's run-cache).
+    subprocess.run([*DVC, "queue", "stop", "--kill"], check=False)
+    subprocess.run([*DVC, "queue", "remove", "--queued"], check=False)
+    for point in todo:
+        command = [*DVC, "exp", "run", "--queue"]
+        for override in point.overrides(preset):
+            command += ["-S", override]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    env = {**os.environ, DEVICES_VARIABLE: ",".join(devices),
+           DEVICE_LOCKS_VARIABLE: str(Path(".dvc/tmp/lgtm-devices").resolve())}
+    env.pop("CUDA_VISIBLE_DEVICES", None)  # each stage process picks its own among `devices`
+    log.info("%d points queued; %d workers, one per GPU (%s)", len(todo), len(devices), ",".join(devices))
+    subprocess.run([*DVC, "queue", "start", "-j", str(len(devices))], check=True, env=env)
+    started = time.monotonic()
+    while left := unfinished(subprocess.run([*DVC, "queue", "status"], capture_output=True, text=True,
+                                            check=True).stdout):
+        log.info("%d experiments queued or running; %.0f min so far", left, (time.monotonic() - started) / 60)
+        time.sleep(QUEUE_POLL_S)
+    failed = pending(todo, lambda point: compose(*point.overrides(preset)), finished_params(exp_show(Path.cwd())))
+    if failed:
+        raise InputError(f"dvc queue: {len(failed)} experiments failed, the first {failed[0]}; `dvc queue status` "
+                         "and `dvc queue logs NAME` say why; fix it and rerun: the finished points are kept")
     log.info("grid done in %.0f min: python -m stages paper-table --preset %s", (time.monotonic() - started) / 60,
              preset)
 
