@@ -41,7 +41,7 @@ def main(task: list[str] | None = typer.Option(None, help="A trainable GLUE task
 
     models = starting_models(params.model, tasks=[get_task(name) for name in (task or params.tasks)],
                              train_examples=train_examples, max_seq_length=params.data.max_seq_length, seed=params.seed,
-                             timeout_s=params.hub_timeout_s)
+                             timeout_s=params.hub_timeout_s, workers=params.launch.worker_count(2))
     for glue_task, teacher, student, tokenizer in models:
         with atomic_path(pretrained_dir(glue_task.name)) as out:
             for role, model in (("teacher", teacher), ("student", student)):

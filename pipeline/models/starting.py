@@ -10,6 +10,7 @@ checkpoint was: every task starts from the same encoder, under a head of its own
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
@@ -17,6 +18,7 @@ from pipeline.glue.tasks import Task
 from pipeline.models.loading import load_checkpoint, same_vocabulary
 from pipeline.models.pretraining import pretrain_masked_lm
 from pipeline.models.tiny import build_tiny_model, train_wordpiece_tokenizer
+from pipeline.parallel import run_jobs
 
 if TYPE_CHECKING:
     from pipeline.settings.params import ModelParams
@@ -32,6 +34,7 @@ def starting_models(
     max_seq_length: int,
     seed: int,
     timeout_s: float,
+    workers: int = 1,
 ) -> Iterator[tuple[Task, object, object, object]]:
     """(task, teacher, student, tokenizer) of each task, before any fine-tuning.
 
@@ -57,15 +60,11 @@ def starting_models(
         tokenizer = train_wordpiece_tokenizer((text for pair in examples for text in pair if text), models.tiny_vocab_size)
     # Different seeds, so that a tiny teacher and student of one shape do not start equal.
     seeds = {"teacher": seed, "student": seed + 1}
-    encoders = {}
-    for role, spec in (("teacher", models.teacher), ("student", models.student)):
-        if spec.is_tiny:
-            encoder = build_tiny_model(spec, vocab_size=len(tokenizer), task=tasks[0], seed=seeds[role])
-            mlm = models.tiny_pretraining
-            if mlm.steps > 0:
-                pretrain_masked_lm(encoder, tokenizer, examples, steps=mlm.steps, batch_size=mlm.batch_size,
-                                   learning_rate=mlm.learning_rate, max_length=max_seq_length, seed=seeds[role])
-            encoders[role] = encoder.base_model.state_dict()
+    tiny = [(role, spec) for role, spec in (("teacher", models.teacher), ("student", models.student)) if spec.is_tiny]
+    # The two pre-trainings are independent: side by side, a process each (one thread per process).
+    jobs = [partial(_pretrained_encoder, spec, tokenizer, examples, models.tiny_pretraining, task=tasks[0],
+                    max_seq_length=max_seq_length, seed=seeds[role]) for role, spec in tiny]
+    encoders = dict(zip((role for role, _ in tiny), run_jobs(jobs, workers)))
     for task in tasks:
         built = {}
         for role, spec in (("teacher", models.teacher), ("student", models.student)):
@@ -76,6 +75,16 @@ def starting_models(
                 built[role] = loaded[role][0] if task is tasks[0] else load_checkpoint(spec, task=task,
                                                                                        timeout_s=timeout_s)[0]
         yield task, built["teacher"], built["student"], tokenizer
+
+
+def _pretrained_encoder(spec, tokenizer, examples: list[Pair], pretraining, *, task: Task, max_seq_length: int,
+                        seed: int) -> dict:
+    """The encoder weights of a tiny model of `spec`, after its masked-LM pre-training."""
+    encoder = build_tiny_model(spec, vocab_size=len(tokenizer), task=task, seed=seed)
+    if pretraining.steps > 0:
+        pretrain_masked_lm(encoder, tokenizer, examples, steps=pretraining.steps, batch_size=pretraining.batch_size,
+                           learning_rate=pretraining.learning_rate, max_length=max_seq_length, seed=seed)
+    return encoder.base_model.state_dict()
 
 
 def _check_one_vocabulary(models: ModelParams, teacher_tokenizer, student_tokenizer) -> None:
