@@ -12,6 +12,7 @@ reports/influence/README.md saying so, and nothing else, so that `dvc repro` run
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -27,6 +28,7 @@ def main(
     """Report each task's per-sample distillation influence: a figure and a note."""
     from pipeline.atomic import write_text
     from pipeline.glue.tasks import get_task
+    from pipeline.parallel import run_jobs
     from pipeline.reporting.influence import write_report
     from pipeline.settings.params import load_params
 
@@ -39,8 +41,15 @@ def main(
                          "`methods`, or `lgtm.influence_every` is 0.\n")
         typer.echo(f"nothing to report: {note}")
         return
-    for name in task or params.tasks:
-        paths = write_report(get_task(name), influence_file(name), glue_data_dir(name), INFLUENCE_REPORTS_DIR)
+    names = task or params.tasks
+    # A figure takes a second or two: the tasks side by side, after the imports they share.
+    import matplotlib.pyplot  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    jobs = [partial(write_report, get_task(name), influence_file(name), glue_data_dir(name), INFLUENCE_REPORTS_DIR)
+            for name in names]
+    for name, paths in zip(names, run_jobs(jobs, params.launch.worker_count(len(jobs)))):
         typer.echo(f"{name}: {paths['md']}, {paths['png']}")
 
 
