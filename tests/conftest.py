@@ -10,6 +10,10 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# The environment pytest started with. A test module that imports `stages` pins the CPU kernels
+# in this process's environment (stages/environment.py); a stage run as a subprocess starts from
+# this one instead, as from a shell, so that LGTM_NATIVE_CPU=1 still means the machine's kernels.
+STARTING_ENVIRON = dict(os.environ)
 # Masked-LM steps of the tiny models in tests that run stages: they check what the stages do,
 # not how well the models learn (test_models checks that pre-training learns).
 QUICK_PRETRAINING_STEPS = 8
@@ -46,5 +50,5 @@ def run_stage(*args: str, cwd: Path, timeout: float = 300, env: dict | None = No
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        env={**STARTING_ENVIRON, "PYTHONPATH": str(REPO), **(env or {})},
     )
