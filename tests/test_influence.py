@@ -16,7 +16,7 @@ from test_methods import SETTINGS, context, params
 from pipeline.distill.influence import COLUMNS, SampleInfluence, sample_rows, shares
 from pipeline.distill.lgtm import teacher_gradient
 from pipeline.distill.steps import STEPS
-from pipeline.training.sample_log import append_rows, due
+from pipeline.training.sample_log import SampleLog, due
 from reference.lgtm_authors import LGTMTeacher, _Constant, with_state_of
 
 ALPHA, ALPHA_T, TAU = 0.7, 0.4, 2.0
@@ -143,14 +143,32 @@ def test_the_loop_logs_every_n_steps_and_the_last():
     assert not any(due(n, 0, 63) for n in range(1, 64))
 
 
-def test_rows_are_appended_with_their_step(tmp_path):
+def test_rows_are_appended_with_their_step_and_written_on_request(tmp_path):
     import pyarrow.parquet as pq
 
     path = tmp_path / "influence.parquet"
-    append_rows(path, 5, [{"idx": [3, 1], "influence": [0.5, -0.25]}])
-    append_rows(path, 10, [{"idx": [2], "influence": [1.0]}])
+    log = SampleLog(path)
+    log.write()
+    assert not path.exists()  # no rows, no file
+    log.append(5, [{"idx": [3, 1], "influence": [0.5, -0.25]}])
+    log.append(10, [{"idx": [2], "influence": [1.0]}])
+    assert not path.exists()  # kept in memory until a checkpoint or the end
+    log.write()
     assert pq.read_table(path).to_pydict() == {"step": [5, 5, 10], "idx": [3, 1, 2], "influence": [0.5, -0.25, 1.0]}
     assert [p.name for p in tmp_path.iterdir()] == ["influence.parquet"]  # no temporary left behind
+
+
+def test_a_resumed_log_continues_the_rows_its_file_holds(tmp_path):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "influence.parquet"
+    first = SampleLog(path)
+    first.append(5, [{"idx": [3], "influence": [0.5]}])
+    first.write()
+    resumed = SampleLog(path)
+    resumed.append(10, [{"idx": [2], "influence": [1.0]}])
+    resumed.write()
+    assert pq.read_table(path).to_pydict() == {"step": [5, 10], "idx": [3, 2], "influence": [0.5, 1.0]}
 
 
 def test_the_report_stage_finds_the_rows_where_the_lgtm_step_writes_them():

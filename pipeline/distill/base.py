@@ -45,6 +45,13 @@ class StepContext:
     # a step that exports them appends its batch's columns ({column: values}) to it.
     samples: list[dict[str, list]] | None = None
 
+    def reduce_mean(self, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The tensors averaged across the launch's processes (the tensors themselves in one):
+        for gradients a step takes with `autograd.grad`, which DDP's all-reduce never sees."""
+        if self.accelerator.num_processes == 1:
+            return tensors
+        return [self.accelerator.reduce(t, "mean") for t in tensors]
+
 
 class Method:
     info: ClassVar[MethodInfo]  # its entry in pipeline/settings/methods.py

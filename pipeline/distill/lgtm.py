@@ -243,9 +243,6 @@ class Lgtm(Method):
         s, accelerator = ctx.settings, ctx.accelerator
         teacher, student = accelerator.unwrap_model(ctx.teacher), accelerator.unwrap_model(ctx.student)
 
-        def reduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-            return [accelerator.reduce(t, "mean") for t in tensors] if accelerator.num_processes > 1 else tensors
-
         def union_rows(rows: torch.Tensor) -> torch.Tensor:
             if accelerator.num_processes == 1:
                 return rows
@@ -260,7 +257,7 @@ class Lgtm(Method):
             teacher, student, ctx.student_optimizer, batch, held_batch,
             alpha_kd=s.alpha_kd, t_alpha_kd=s.t_alpha_kd, temperature=s.temperature,
             eta=ctx.teacher_scheduler.get_last_lr()[0], radius=s.radius, mode=s.mode, influence=s.influence,
-            reduce_mean=reduce_mean, first=first, keep_student_graph=fast, samples=samples,
+            reduce_mean=ctx.reduce_mean, first=first, keep_student_graph=fast, samples=samples,
         )
         if samples is not None:
             sample, idx, labels = _gathered(samples[0], batch, accelerator)
@@ -279,5 +276,5 @@ class Lgtm(Method):
         loss_s = student_loss(first.student_logits, updated_teacher_logits, batch["labels"],
                               alpha_kd=s.alpha_kd, temperature=s.temperature)
         grads = first.view.full_gradients(_grads(loss_s, first.student_leaves))
-        apply_gradients(first.view.params, reduce_mean(grads), ctx.student_optimizer, ctx.student_scheduler)
+        apply_gradients(first.view.params, ctx.reduce_mean(grads), ctx.student_optimizer, ctx.student_scheduler)
         return {**losses, "student_loss": loss_s.item()}

@@ -137,13 +137,10 @@ class Metadistil(Method):
         teacher, student = accelerator.unwrap_model(ctx.teacher), accelerator.unwrap_model(ctx.student)
         losses = dict(alpha=s.alpha, beta=s.beta, temperature=s.temperature)
 
-        def reduce_mean(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-            return [accelerator.reduce(t, "mean") for t in tensors] if accelerator.num_processes > 1 else tensors
-
         # Steps 1 and 2.
         g_t, pilot_loss, held_loss = teacher_gradient(teacher, student, batch, held_batch,
                                                       pilot_learning_rate=s.pilot_learning_rate,
-                                                      reduce_mean=reduce_mean, **losses)
+                                                      reduce_mean=ctx.reduce_mean, **losses)
         teacher_params = [p for p in teacher.parameters() if p.requires_grad]
         for param, grad in zip(teacher_params, g_t):
             param.grad = grad

@@ -40,7 +40,7 @@ from pipeline.settings.section import Section
 from pipeline.training.batches import BatchStream, loader
 from pipeline.training.checkpoints import Checkpoints, Progress
 from pipeline.training.predict import predict_logits, split_outputs
-from pipeline.training.sample_log import append_rows, due
+from pipeline.training.sample_log import SampleLog, due
 
 if TYPE_CHECKING:
     from pipeline.settings.params import TrainParams
@@ -254,6 +254,7 @@ def train(
         checkpoints.restore(dirs.model, dirs.live, dirs.anchors, samples_path)
         summary = resumed.summary
         log.info("%s %s: resuming from the checkpoint of step %d", task.name, summary.method, resumed.step)
+    sample_log = SampleLog(samples_path) if samples_path and accelerator.is_main_process else None
     summary.steps = steps
     summary.launch = launch_record(accelerator)
     start = resumed.step if resumed else 0
@@ -276,8 +277,8 @@ def train(
             ctx.samples = [] if due(number, every, steps) else None
             losses = step.step(ctx, next(batches), next(held_batches) if held_batches else None)
             _check_finite(losses, number, checkpoints, last_checkpoint)
-            if ctx.samples and accelerator.is_main_process:
-                append_rows(samples_path, number, ctx.samples)
+            if ctx.samples and sample_log:
+                sample_log.append(number, ctx.samples)
             # Set, not `live.next_step()`: that re-reads every logged file at every step to post
             # to DVC Studio (even when Studio is off), quadratic in the steps. end() writes once.
             live.step = number  # as the console counts: the first step is 1, evaluations at eval_steps
@@ -299,10 +300,14 @@ def train(
                 save_model(ctx.student, tokenizer, dirs.anchors / f"anchor-{anchor_at[number]}", accelerator)
             if checkpoint_steps and number % checkpoint_steps == 0 and number < steps:
                 position = held_batches.position if held_batches else None
+                if sample_log:
+                    sample_log.write()
                 checkpoints.save(Progress(number, batches.position, position, summary, fingerprint), dirs.model,
                                  dirs.live, dirs.anchors, samples_path)
                 last_checkpoint = number
     live.end()
+    if sample_log:
+        sample_log.write()
     outputs = kept_student_outputs(ctx.student, dirs.model, data.outputs, tokenizer, train.eval_batch_size,
                                    accelerator)
     # Wall time goes to the log, not the summary: outputs must depend on params and data only,
