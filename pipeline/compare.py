@@ -49,6 +49,17 @@ def grid(seeds: Iterable[int], learning_rates: Iterable[float], held_out: Iterab
             for source, rate, seed, mode in product(held_out, learning_rates, seeds, lgtm_modes)]
 
 
+def restricted(points: list[GridPoint], *, seeds: Iterable[int] = (), learning_rates: Iterable[float] = (),
+               held_out: Iterable[str] = (), lgtm_modes: Iterable[str] = ()) -> list[GridPoint]:
+    """The points whose every coordinate is among those given (an empty choice keeps them all):
+    part of a grid, e.g. the `train_slice` half at one rate, without a preset of its own (the
+    paper table groups runs by preset)."""
+    chosen = [set(seeds), set(learning_rates), set(held_out), set(lgtm_modes)]
+    return [point for point in points
+            if all(not keep or value in keep for keep, value in
+                   zip(chosen, (point.seed, point.learning_rate, point.held_out, point.lgtm_mode)))]
+
+
 def pending(points: list[GridPoint], composed: Callable[[GridPoint], dict],
             finished: Iterable[dict]) -> list[GridPoint]:
     """The points no finished experiment has run: none has exactly their composed params."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.compare import GridPoint, gpu_ids, grid, pending, unfinished
+from pipeline.compare import GridPoint, gpu_ids, grid, pending, restricted, unfinished
 from pipeline.settings.params import compose, load_preset, validate_params
 from stages.environment import DEVICE_LOCKS_VARIABLE, DEVICES_VARIABLE, claim_device, free_device
 
@@ -13,6 +13,17 @@ def test_grid_order_gives_a_table_soonest():
     assert points[:4] == [GridPoint(1, 1e-3, "dev", "faithful"), GridPoint(1, 1e-3, "dev", "fast"),
                           GridPoint(2, 1e-3, "dev", "faithful"), GridPoint(2, 1e-3, "dev", "fast")]
     assert {p.held_out for p in points[:8]} == {"dev"} and {p.held_out for p in points[8:]} == {"train_slice"}
+
+
+def test_part_of_the_grid_keeps_the_points_whose_every_coordinate_was_chosen():
+    points = grid([1, 2, 3], [1e-3, 2e-3], ["dev", "train_slice"], ["faithful", "fast"])
+    assert restricted(points) == points
+    part = restricted(points, held_out=["train_slice"], learning_rates=[2e-3], seeds=[1, 3])
+    assert part == [GridPoint(1, 2e-3, "train_slice", "faithful"), GridPoint(1, 2e-3, "train_slice", "fast"),
+                    GridPoint(3, 2e-3, "train_slice", "faithful"), GridPoint(3, 2e-3, "train_slice", "fast")]
+    assert restricted(points, lgtm_modes=["fast"], seeds=[2]) == [p for p in points if p.seed == 2 and
+                                                                 p.lgtm_mode == "fast"]
+    assert restricted(points, seeds=[9]) == []
 
 
 def test_a_points_overrides_compose_its_params():

@@ -4,6 +4,7 @@ time on a machine with several (not a stage).
     python -m stages compare                 # `make compare`: the compare preset's grid
     python -m stages compare --dry-run       # what is done, what would run
     python -m stages compare --preset demo --limit 1
+    python -m stages compare --held-out train_slice --learning-rate 2e-3   # part of the grid
 
 Each point of the preset's `compare` grid (seeds x student learning rates x held-out sources x
 LGTM modes, pipeline/compare.py) is one `dvc exp run --temp -S preset=... -S seed=... ...`: in a
@@ -43,15 +44,23 @@ def main(
     preset: str = typer.Option("compare", "--preset", help="The preset whose `compare` grid runs."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points, done and pending, and run nothing."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Run at most this many pending points."),
+    seed: list[int] = typer.Option([], "--seed", help="Only these seeds of the grid (repeatable)."),
+    learning_rate: list[float] = typer.Option([], "--learning-rate", help="Only these student rates (repeatable)."),
+    held_out: list[str] = typer.Option([], "--held-out", help="Only these held-out sources (repeatable)."),
+    lgtm_mode: list[str] = typer.Option([], "--lgtm-mode", help="Only these LGTM modes (repeatable)."),
 ) -> None:
     """Run every point of the preset's grid that no finished experiment has run."""
-    from pipeline.compare import grid, pending
+    from pipeline.compare import grid, pending, restricted
     from pipeline.errors import InputError
     from pipeline.reporting.experiments import exp_show, finished_params
     from pipeline.settings.params import compose, load_preset
 
     grid_params = load_preset(preset).compare
     points = grid(grid_params.seeds, grid_params.learning_rates, grid_params.held_out, grid_params.lgtm_modes)
+    points = restricted(points, seeds=seed, learning_rates=learning_rate, held_out=held_out, lgtm_modes=lgtm_mode)
+    if not points:
+        raise InputError(f"compare: no point of preset {preset}'s grid has the chosen --seed/--learning-rate/"
+                         "--held-out/--lgtm-mode (`--dry-run` without them lists the grid)")
     todo = pending(points, lambda point: compose(*point.overrides(preset)), finished_params(exp_show(Path.cwd())))
     log.info("preset %s: %d points, %d done, %d to run", preset, len(points), len(points) - len(todo), len(todo))
     todo = todo[:limit] if limit else todo
