@@ -177,3 +177,28 @@ def test_student_view_keeps_rows_gradients_and_padding_semantics(with_padding_to
     for got, expected in zip(view.full_gradients(list(compact)), full):
         torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-15)
     assert student.get_input_embeddings().padding_idx == 0  # restored
+
+
+@pytest.mark.parametrize("mode", ["fast", "faithful"])
+def test_under_bf16_autocast_the_influence_term_reaches_the_teacher_update(mode):
+    """What of η·h reaches g, g(η) − g(0), under bf16 autocast against float64. With η·h about
+    1e-4 of g_t, forming δ_t − η·δ_h in the 16-bit logit space would round it away entirely
+    (the fast mode did: relative error 1.0); back-propagated apart, bf16 keeps it to about 1 %."""
+    teacher64, student64 = tiny_bert(2, 32, seed=1), tiny_bert(1, 32, seed=2)
+    optimizer64 = optimizer_with_history(student64, 3)
+    teacher, student = copy.deepcopy(teacher64).float(), copy.deepcopy(student64).float()
+    optimizer = AdamWHF(student.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01)
+    optimizer.load_state_dict(optimizer64.state_dict())
+    b, held = batch(1, size=8), batch(2, size=8)
+    settings = dict(SETTINGS, eta=3e-5, mode=mode, influence="finite_difference")
+
+    def influence_term(t, s, opt):
+        with_eta = teacher_gradient(t, s, opt, b, held, **settings)
+        without = teacher_gradient(t, s, opt, b, held, **{**settings, "eta": 0.0})
+        return torch.cat([(w - o).double().flatten() for w, o in zip(with_eta, without)])
+
+    expected = influence_term(teacher64, student64, optimizer64)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = influence_term(teacher, student, optimizer)
+    assert expected.norm() > 0
+    assert (got - expected).norm() / expected.norm() < 0.05
