@@ -20,7 +20,6 @@ Dropout is 0, so that train and eval modes agree and the precisions see the same
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 from dataclasses import asdict
@@ -31,7 +30,6 @@ from benchmarks.step_time import Shape, random_batch
 from pipeline.distill.lgtm import teacher_gradient
 from pipeline.optim import AdamWHF
 from pipeline.settings.params import load_preset
-
 
 OPTIMIZER = dict(lr=1e-4, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01)
 
@@ -99,8 +97,6 @@ def main() -> None:
     teacher64, student64 = _model(shape, shape.teacher_layers, 0).to(device), _model(shape, shape.student_layers, 1).to(device)
     optimizer64 = _student_optimizer(student64, shape, device)
     batch, held = random_batch(shape, 1, device), random_batch(shape, 2, device)
-    autocast = {"float64": contextlib.nullcontext, "float32": contextlib.nullcontext,
-                "bf16": lambda: torch.autocast(device.type, dtype=torch.bfloat16)}
     models = {"float64": (teacher64, student64, optimizer64)}
     models["float32"] = models["bf16"] = _in(torch.float32, teacher64, student64, optimizer64)
 
@@ -111,7 +107,7 @@ def main() -> None:
         for precision in ("float64", "float32", "bf16"):
             teacher, student, optimizer = models[precision]
             for eta in (losses["eta"], 0.0, 1.0):
-                with autocast[precision]():
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                     at[precision, eta] = teacher_gradient(teacher, student, optimizer, batch, held, mode=mode,
                                                           influence=influence, **{**losses, "eta": eta})
         eta = losses["eta"]

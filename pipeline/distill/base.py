@@ -26,6 +26,15 @@ def model_inputs(batch: dict) -> dict:
     return {key: value for key, value in batch.items() if key in MODEL_INPUTS}
 
 
+# Averages a step's gradients across processes (StepContext.reduce_mean in training); the
+# step's math functions take it so that their tests can run them without an accelerator.
+Reduce = Callable[[list[torch.Tensor]], list[torch.Tensor]]
+
+
+def no_reduction(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    return tensors
+
+
 @dataclass
 class StepContext:
     """What a step may touch. `teacher` is None for methods without one, its optimizer and

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import torch
 from torch.func import jvp
 
-from pipeline.distill.base import Method, StepContext, distill_student, model_inputs
+from pipeline.distill.base import Method, Reduce, StepContext, distill_student, model_inputs, no_reduction
 from pipeline.distill.influence import SampleInfluence, sample_rows
 from pipeline.distill.losses import soft_target_loss, soft_target_losses, student_loss, task_loss, teacher_loss
 from pipeline.distill.student_view import StudentView
@@ -56,12 +56,6 @@ from pipeline.distill.virtual_step import virtual_step
 from pipeline.optim import apply_gradients
 from pipeline.settings.methods import METHODS
 from pipeline.settings.section import Section
-
-Reduce = Callable[[list[torch.Tensor]], list[torch.Tensor]]
-
-
-def _no_reduction(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-    return tensors
 
 
 def _same_rows(rows: torch.Tensor) -> torch.Tensor:
@@ -190,7 +184,7 @@ def teacher_gradient(
     radius: float,
     mode: str,
     influence: str,
-    reduce_mean: Reduce = _no_reduction,
+    reduce_mean: Reduce = no_reduction,
     first: FirstForward | None = None,
     keep_student_graph: bool = False,
     samples: list[SampleInfluence] | None = None,

@@ -57,25 +57,16 @@ identically 0 there. The soft term is then its own `--logits_mse` option, MSE(t,
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch.func import functional_call
 
-from pipeline.distill.base import Method, StepContext, model_inputs
+from pipeline.distill.base import Method, Reduce, StepContext, model_inputs, no_reduction
 from pipeline.distill.lgtm import _eager_attention, _modes
 from pipeline.distill.losses import at_least_float32, soft_probability_mse, task_loss
 from pipeline.distill.pkd import default_layer_map, patient_loss
 from pipeline.optim import step_optimizer
 from pipeline.settings.methods import METHODS
 from pipeline.settings.section import Section
-
-Reduce = Callable[[list[torch.Tensor]], list[torch.Tensor]]
-
-
-def _no_reduction(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-    return tensors
-
 
 
 def student_loss(student_out, teacher_out, labels: torch.Tensor, *, alpha: float, beta: float, temperature: float,
@@ -91,7 +82,7 @@ def student_loss(student_out, teacher_out, labels: torch.Tensor, *, alpha: float
 
 def teacher_gradient(
     teacher, student, batch: dict, held_batch: dict, *, alpha: float, beta: float, temperature: float,
-    pilot_learning_rate: float, reduce_mean: Reduce = _no_reduction,
+    pilot_learning_rate: float, reduce_mean: Reduce = no_reduction,
 ) -> tuple[list[torch.Tensor], float, float]:
     """(g_T, L_s at the pilot, CE(S'(H))): steps 1 and 2 without the teacher's step, g_T one
     tensor per teacher parameter that requires grad. Leaves both models (values, .grad, modes)
