@@ -7,14 +7,15 @@
 
 For each seed it fine-tunes models/TASK/ROLE (what the `pretrained` stage wrote) on the task's
 cross-entropy alone, with params.yaml's optimizer and linear schedule (`train`), batches of
-`train.batch_size` rows in a seeded order, for `--steps` steps (default: one epoch, as the
-demo), then predicts the dev split. A run is *constant* when one class takes at least 95 % of
-its dev predictions. Prints one line per seed, then one JSON line: the settings, each seed's dev
-accuracy and largest predicted share, and how many runs are constant.
+`train.batch_size` rows in a seeded order, for `--steps` steps (default: one epoch of full
+batches, 62 for the demo's 2,000 rows of 32, where the stages take a 63rd of 16), then predicts
+the dev split. A run is *constant* when one class takes at least 95 % of its dev predictions.
+Prints one line per seed, then one JSON line: the settings, each seed's dev accuracy and largest
+predicted share, and how many runs are constant.
 
 A plain loop, not the stages': no checkpoint selection (the stages keep the best of their
 evaluations), and its seeds are not the stages' seeds. Its counts run higher than the stages'
-for that reason; compare settings with each other within it.
+(why is not established); compare settings with each other within it.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def main() -> None:
     parser.add_argument("--role", choices=("teacher", "student"), required=True)
     parser.add_argument("--seeds", type=int, default=12, help="seeds 1 to N")
     parser.add_argument("--learning-rate", type=float, help="default: the role's rate in params.yaml")
-    parser.add_argument("--steps", type=int, help="default: one epoch")
+    parser.add_argument("--steps", type=int, help="default: one epoch of full batches")
     parser.add_argument("--no-dropout", action="store_true")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--threads", type=int, default=2)
