@@ -6,12 +6,12 @@
     python -m benchmarks.plateau --task qqp --role student --seeds 12 --learning-rate 5e-4 --no-dropout
 
 For each seed it fine-tunes models/TASK/ROLE (what the `pretrained` stage wrote) on the task's
-cross-entropy alone, with params.yaml's optimizer and linear schedule (`train`), batches of
-`train.batch_size` rows in a seeded order, for `--steps` steps (default: one epoch of full
-batches, 62 for the demo's 2,000 rows of 32, where the stages take a 63rd of 16), then predicts
-the dev split. A run is *constant* when one class takes at least 95 % of its dev predictions.
-Prints one line per seed, then one JSON line: the settings, each seed's dev accuracy and largest
-predicted share, and how many runs are constant.
+cross-entropy alone, with params.yaml's optimizer and linear schedule (`train`), over the
+`tokenize` stage's splits through the training loop's own loader (pipeline/training/batches.py),
+shuffled by the seed, for `--steps` steps (default: one epoch, as the stages: 63 for the demo),
+then predicts the dev split. A run is *constant* when one class takes at least 95 % of its dev
+predictions. Prints one line per seed, then one JSON line: the settings, each seed's dev
+accuracy and largest predicted share, and how many runs are constant.
 
 A plain loop, not the stages': no checkpoint selection (the stages keep the best of their
 evaluations), and its seeds are not the stages' seeds. Its counts run higher than the stages'
@@ -25,29 +25,23 @@ import json
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from pipeline.glue.normalized import read_split, split_path
 from pipeline.glue.tasks import get_task
 from pipeline.models.loading import load_task_model, load_tokenizer
 from pipeline.optim import make_optimizer, step_optimizer
 from pipeline.settings.params import load_params
+from pipeline.training.batches import loader
 
 CONSTANT_SHARE = 0.95  # a run predicting one class for this share of the dev rows has not left it
 
 
-def _encode(tokenizer, rows: list[dict], max_length: int) -> dict:
-    second = [row["text_b"] for row in rows] if rows[0].get("text_b") is not None else None
-    return dict(tokenizer([row["text_a"] for row in rows], second, padding=True, truncation=True,
-                          max_length=max_length, return_tensors="pt"))
-
-
-def fine_tune_once(model_dir: Path, task_name: str, data_dir: Path, *, train, learning_rate: float, steps: int | None,
-                   dropout: bool, max_length: int, seed: int) -> dict:
+def fine_tune_once(model_dir: Path, task_name: str, tokenized_dir: Path, *, train, learning_rate: float,
+                   steps: int | None, dropout: bool, seed: int) -> dict:
     """Dev accuracy and largest predicted share of one seeded fine-tuning of the model in `model_dir`."""
+    import datasets
+
     task = get_task(task_name)
-    train_rows = list(read_split(split_path(data_dir, "train")))
-    dev_rows = list(read_split(split_path(data_dir, task.dev_splits[0].name)))
+    splits = datasets.load_from_disk(str(tokenized_dir))
     tokenizer = load_tokenizer(model_dir)
     torch.manual_seed(seed)  # dropout masks
     model = load_task_model(model_dir, task)
@@ -55,26 +49,27 @@ def fine_tune_once(model_dir: Path, task_name: str, data_dir: Path, *, train, le
         for module in model.modules():
             if isinstance(module, torch.nn.Dropout):
                 module.p = 0.0
-    batch_size = train.batch_size
-    steps = steps or len(train_rows) // batch_size
+    batches = loader(splits["train"], tokenizer, train.batch_size, shuffle=True)
+    batches.generator.manual_seed(seed)
+    steps = steps or len(batches)
     optimizer, scheduler = make_optimizer(model, train, learning_rate=learning_rate, total_steps=steps)
-    generator = torch.Generator().manual_seed(seed)
-    order: list[int] = []
     model.train()
-    for _ in range(steps):
-        if len(order) < batch_size:  # a new epoch, in a new order
-            order += torch.randperm(len(train_rows), generator=generator).tolist()
-        rows = [train_rows[i] for i in order[:batch_size]]
-        del order[:batch_size]
-        logits = model(**_encode(tokenizer, rows, max_length)).logits
-        F.cross_entropy(logits, torch.tensor([row["label"] for row in rows])).backward()
-        step_optimizer(optimizer, scheduler)
+    done = 0
+    while done < steps:  # one pass per epoch, each in a new order
+        for batch in batches:
+            batch.pop("idx", None)
+            model(**batch).loss.backward()
+            step_optimizer(optimizer, scheduler)
+            done += 1
+            if done == steps:
+                break
     model.eval()
-    predictions = []
+    predictions, labels = [], []
     with torch.no_grad():
-        for start in range(0, len(dev_rows), 100):
-            predictions += model(**_encode(tokenizer, dev_rows[start:start + 100], max_length)).logits.argmax(-1).tolist()
-    labels = [row["label"] for row in dev_rows]
+        for batch in loader(splits[task.dev_splits[0].name], tokenizer, train.eval_batch_size, shuffle=False):
+            labels += batch.pop("labels").tolist()
+            batch.pop("idx", None)
+            predictions += model(**batch).logits.argmax(-1).tolist()
     largest_share = max(predictions.count(label) for label in set(predictions)) / len(predictions)
     return {"seed": seed, "accuracy": sum(p == y for p, y in zip(predictions, labels)) / len(labels),
             "largest_share": largest_share, "constant": largest_share >= CONSTANT_SHARE}
@@ -86,7 +81,7 @@ def main() -> None:
     parser.add_argument("--role", choices=("teacher", "student"), required=True)
     parser.add_argument("--seeds", type=int, default=12, help="seeds 1 to N")
     parser.add_argument("--learning-rate", type=float, help="default: the role's rate in params.yaml")
-    parser.add_argument("--steps", type=int, help="default: one epoch of full batches")
+    parser.add_argument("--steps", type=int, help="default: one epoch")
     parser.add_argument("--no-dropout", action="store_true")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--threads", type=int, default=2)
@@ -97,9 +92,9 @@ def main() -> None:
                                   else params.train.learning_rate)
     runs = []
     for seed in range(1, args.seeds + 1):
-        run = fine_tune_once(Path("models") / args.task / args.role, args.task, Path("data/glue") / args.task,
+        run = fine_tune_once(Path("models") / args.task / args.role, args.task, Path("data/tokenized") / args.task,
                              train=params.train, learning_rate=rate, steps=args.steps, dropout=not args.no_dropout,
-                             max_length=params.data.max_seq_length, seed=seed)
+                             seed=seed)
         runs.append(run)
         print(f"seed {seed}: dev accuracy {run['accuracy']:.3f}, largest predicted share {run['largest_share']:.2f}",
               flush=True)

@@ -19,13 +19,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pretrained_rte(tmp_path_factory):
-    """A scratch directory holding RTE's synthetic data and its pre-trained teacher and student."""
+    """A scratch directory holding RTE's tokenized synthetic data and its pre-trained teacher and student."""
     workdir = tmp_path_factory.mktemp("plateau")
     params = stage_test_params()
     params["tasks"] = ["rte"]
     params["data"]["synthetic"].update(train_rows=160, dev_rows=40, test_rows=20)
     (workdir / "params.yaml").write_text(yaml.safe_dump(params))
-    for stage in (["params"], ["download"], ["pretrained", "--task", "rte"]):
+    for stage in (["params"], ["download"], ["pretrained", "--task", "rte"], ["tokenize", "--task", "rte"]):
         result = run_stage(*stage, cwd=workdir)
         assert result.returncode == 0, result.stderr[-3000:]
     return workdir
@@ -33,10 +33,10 @@ def pretrained_rte(tmp_path_factory):
 
 def test_a_seeded_run_is_reproducible_and_its_share_says_whether_it_is_constant(pretrained_rte):
     params = load_params(pretrained_rte / "params.yaml")
-    settings = dict(train=params.train, learning_rate=2e-3, steps=3, dropout=True, max_length=32)
+    settings = dict(train=params.train, learning_rate=2e-3, steps=3, dropout=True)
 
     def once(seed):
-        return fine_tune_once(pretrained_rte / "models/rte/teacher", "rte", pretrained_rte / "data/glue/rte",
+        return fine_tune_once(pretrained_rte / "models/rte/teacher", "rte", pretrained_rte / "data/tokenized/rte",
                               seed=seed, **settings)
 
     first, again = once(1), once(1)
