@@ -2,12 +2,13 @@
 
 Every method runs its real step function (pipeline/distill/) on randomly initialised BERTs
 of a given shape, with the models and optimizers set up by the training loop's own `setup`
-and the `paper` preset's settings. `lgtm-authors` is the authors' algorithm
-(reference/lgtm_authors.py) for comparison. Step times are medians over interleaved
-repeats after warm-up, in one process; peak memory is measured per method in its own process
-(benchmarks/peak_memory.py: peak RSS on CPU, `torch.cuda.max_memory_allocated` on a GPU),
-since a process's peak cannot be reset. Peak RSS includes what every process holds: Python,
-torch and transformers (about 0.5 GB here), and the models.
+and the `paper` preset's settings. `lgtm-authors` is the authors' algorithm as their code
+computes it (reference/lgtm_authors.py: deep copies, two extra teacher passes), for
+comparison. Step times are medians over interleaved repeats after warm-up, in one process;
+peak memory is measured per method in its own process (benchmarks/peak_memory.py: peak RSS
+on CPU, `torch.cuda.max_memory_allocated` on a GPU), since a process's peak cannot be reset.
+Peak RSS includes what every process holds: Python, torch and transformers (about 0.5 GB
+here), and the models.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from pipeline.distill.steps import STEPS
 from pipeline.settings.methods import METHODS as REGISTRY
 from pipeline.settings.params import load_preset
 from pipeline.training.loop import setup
-from reference.lgtm_authors import LGTMTeacher, training_step
+from reference.lgtm_authors import KdWeights, lgtm_iteration
 
 # Every method of the registry, in the table's order (finetune aside: the student alone), then:
 # lgtm as the paper preset sets it (lgtm.mode: faithful); lgtm-fast: lgtm.mode: fast;
 # lgtm-influence: lgtm logging every sample's influence (a step the loop logs, lgtm.influence_every);
-# lgtm-authors: the authors' code, transcribed. TAKD's step is timed from its assistant (here
-# a teacher-shaped model) and RCO's from one anchor: their extra stages are whole KD runs.
+# lgtm-authors: the authors' computation as their code does it (reference/lgtm_authors.py).
+# TAKD's step is timed from its assistant (here a teacher-shaped model) and RCO's from one
+# anchor: their extra stages are whole KD runs.
 METHODS = (*(name for name in REGISTRY if name not in ("finetune", "lgtm")), "lgtm", "lgtm-fast", "lgtm-influence",
            "lgtm-authors")
 
@@ -72,16 +74,16 @@ def random_batch(shape: Shape, seed: int, device) -> dict:
 
 
 class AuthorsLgtm(Method):
-    """The authors' LGTM iteration, their code transcribed (reference/lgtm_authors.py)."""
+    """The authors' LGTM iteration, as their code computes it (reference/lgtm_authors.py)."""
 
     info = REGISTRY["lgtm"]
 
     def step(self, ctx, batch, held_batch):
         s = ctx.settings
-        model_total = LGTMTeacher(ctx.teacher, ctx.student, s.alpha_kd, s.t_alpha_kd, ctx.teacher_optimizer,
-                                  ctx.teacher_scheduler, s.temperature)
-        training_step(model_total, dict(batch), dict(held_batch), ctx.student_optimizer, ctx.student_scheduler,
-                      alpha_kd=s.alpha_kd, temperature=s.temperature)
+        lgtm_iteration(ctx.teacher, ctx.student, teacher_optimizer=ctx.teacher_optimizer,
+                       teacher_schedule=ctx.teacher_scheduler, student_optimizer=ctx.student_optimizer,
+                       student_schedule=ctx.student_scheduler, batch=dict(batch), held_batch=dict(held_batch),
+                       weights=KdWeights(s.alpha_kd, s.t_alpha_kd, s.temperature))
         return {}
 
 

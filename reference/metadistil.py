@@ -1,283 +1,234 @@
-"""MetaDistil's training round, transcribed literally from the authors' code: the yardstick of
-pipeline/distill/metadistil.py, never the method.
+"""A slow, literal MetaDistil round in float64: the yardstick of pipeline/distill/metadistil.py.
 
-JetRunner/MetaDistil, commit 80e60c11de531b10d1f06ceb2b71c70665bb6aff:
-- nlp/distillation_meta.py, `MetaPatientDistillation` (lines 9-87): the student loss's three
-  terms, and the pilot student's held-out loss;
-- nlp/run_glue_distillation_meta.py, `train` (lines 170-335): one meta round, i.e. step 1
-  (the pilot student S' as `fast_weights`, updated by hand with a graph), step 2 (the
-  teacher's gradient of S''s held-out loss, clipped, AdamW) and step 3 (the real student
-  step, clipped, AdamW); `main` (lines 717-727): the "skip" layer order.
+It follows the paper (Zhou, Xu and McAuley, ACL 2022, "BERT Learns to Teach: Knowledge
+Distillation with Meta Learning", Section 3 and its Algorithm 1; the equations below are in this
+module's own notation, and their numbering in the paper was not checked from here) and the
+observable behaviour of the authors' code, JetRunner/MetaDistil at commit
+80e60c11de531b10d1f06ceb2b71c70665bb6aff, cited below by file (all under nlp/) and lines. It is
+written independently of both that code and the method under test: a deep-copied pilot student,
+every loss term spelt out, one function per stage.
 
-Departures, none of them in the algorithm:
-- `functional_bert_for_classification(fast_weights, config, ..., is_train)`
-  (nlp/functional_forward_bert.py: a hand-written BERT forward over a dict of weights) is
-  `torch.func.functional_call` of the student module with those weights, in train mode when
-  `is_train` is true and in eval mode when not. So the criterion keeps the student module
-  for its forward code (`s_architecture`).
-- One round is one call of `train_round` with the defaults `num_meta_batches` 1,
-  `gradient_accumulation_steps` 1 and one process; the held-out loop runs over the batches
-  given (the authors' default, `--num_held_batches 0`, is every batch of the held set).
-- Outputs by attribute (`.loss`, `.logits`, `.hidden_states`) where the authors index the
-  tuples of transformers 2.x (`outputs[0]`, `[1]`, `[-1]`), and hidden states asked for per
-  call where the authors set `config.output_hidden_states`.
-- `args.max_seq_length` in the PKD view is the batch's length (the authors pad every batch
-  to it).
-- Batches are (input_ids, attention_mask, token_type_ids, labels) tuples, as the authors'.
+What one round on a training batch B and held-out batches H_1..H_n computes:
+
+    L_s(S, T; B) = α · KD(s, t) + (1 − α) · CE(s, y) + β · PT(S, T)
+    KD(s, t)     = τ² · mean over examples and classes of (softmax(t/τ) − softmax(s/τ))²
+                   (with `logits_mse`: mean of (t − s)², no τ²)
+    PT(S, T)     = mean over k = 1..L_S−1, examples and features of (u^S_k − u^T_{m(k)})²,
+                   u_k the unit [CLS] state after layer k, m(k) = k · ⌊L_T / L_S⌋
+    1. pilot:   S' = S − η_p · ∇_S L_s(S, T; B)        (kept as a function of T)
+    2. teacher: g_T = ∇_T (1/n) Σ_j CE(S'(H_j), y_j),   clipped, one AdamW step of T
+    3. student: g_S = ∇_S L_s(S, T_new; B),            clipped, one AdamW step of S
+
+CE is the cross-entropy, or the squared error for a one-output (regression) head.
+
+Behaviour of the authors' code that this reproduces:
+- The weights: α on the soft term, 1 − α on the task loss, β on the patient term
+  (run_glue_distillation_meta.py 198-199 and 310-311). The soft term is the τ²-scaled mean
+  squared difference of the softened probabilities or, with `--logits_mse`, of the raw logits
+  (distillation_meta.py 44-51).
+- The patient term compares L2-normalised [CLS] states (no epsilon) of student layers 1..L_S−1
+  with the teacher layers that `--select skip` picks (distillation_meta.py 56-69;
+  run_glue_distillation_meta.py 721-727), averaged over every element; with β = 0 it is not
+  computed at all (distillation_meta.py 53-54).
+- The pilot is one plain gradient step at `--assume_s_step_size` with the graph kept, so that S'
+  depends on T (run_glue_distillation_meta.py 213-218); no optimizer state touches it.
+- Modes: in the pilot the student is in train mode and the teacher in eval mode, its forward
+  recorded for the backward (run_glue_distillation_meta.py 179-180 and 187-196); S' runs in eval
+  mode (distillation_meta.py 73-83, `is_train=False`); in the real step the student is in train
+  mode and the teacher in eval mode without a graph (run_glue_distillation_meta.py 291-292;
+  distillation_meta.py 21-24).
+- The teacher's loss is S''s task loss averaged over the held-out batches, differentiated with
+  respect to every teacher parameter; the gradient is clipped to `--max_grad_norm` by total norm,
+  then come one optimizer step and one schedule step (run_glue_distillation_meta.py 234-268).
+  Clipping scales by min(1, c / (‖g‖ + 1e-6)), the rule of torch's `clip_grad_norm_`, which the
+  authors call.
+- Then both models' gradients are cleared and the real student step starts from the student as
+  it was before the pilot, against the updated teacher: gradient, clipping, optimizer step,
+  schedule step (run_glue_distillation_meta.py 270-330).
+
+Deliberate departures, none in what is computed:
+- The authors run their own hand-written BERT forward over a dict of fast weights
+  (functional_forward_bert.py) and back the student up to restore it after the pilot. Here the
+  pilot is a deep copy of the student: its first forward is the copy's own, and S' runs through
+  it with `torch.func.functional_call`. The real student is not touched before step 3, so
+  nothing needs restoring.
+- One training batch per round and no gradient accumulation (the authors' defaults,
+  `--num_meta_batches 1`, `--gradient_accumulation_steps 1`), one process. The held-out loop
+  runs over the batches it is given (the authors' default is the whole held-out set).
+- The authors put the teacher in train mode before taking its gradient
+  (run_glue_distillation_meta.py 232); no forward pass runs in that mode (line 292 switches it
+  back before the teacher is next run), so it is not reproduced.
+- Batches are dicts of input_ids, attention_mask, token_type_ids and labels; hidden states are
+  asked for per call rather than through the configs.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from copy import deepcopy as cp
-from operator import itemgetter
+import copy
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
-
-def skip_order(t_config, s_config):
-    """`main`, lines 717-727, for `--select skip` (the default)."""
-    order = list(range(t_config.num_hidden_layers - 1))
-    every_num = t_config.num_hidden_layers // s_config.num_hidden_layers
-    order = torch.LongTensor(order[(every_num - 1)::every_num])
-    order, _ = order[:(s_config.num_hidden_layers - 1)].sort()
-    return order
+# torch's clip_grad_norm_ adds this to the total norm before dividing by it.
+CLIP_EPSILON = 1e-6
 
 
-def functional_bert_for_classification(fast_weights, model, input_ids=None, attention_mask=None,
-                                       token_type_ids=None, labels=None, is_train=True):
-    """The stand-in for nlp/functional_forward_bert.py: (loss, logits, hidden_states)."""
-    training = model.training
-    model.train(is_train)
-    try:
-        outputs = functional_call(model, dict(fast_weights), (), dict(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, labels=labels,
-            output_hidden_states=True))
-    finally:
-        model.train(training)
-    return outputs.loss, outputs.logits, outputs.hidden_states
+@dataclass(frozen=True)
+class RoundSettings:
+    alpha: float          # weight of the soft term; 1 − alpha weighs the task loss
+    beta: float           # weight of the patient term
+    temperature: float
+    pilot_rate: float     # η_p, the pilot's plain SGD step (`--assume_s_step_size`)
+    max_grad_norm: float  # both models' gradients are clipped to this total norm
+    logits_mse: bool = False  # the soft term on raw logits (`--logits_mse`)
 
 
-class MetaPatientDistillation(nn.Module):
-    def __init__(self, t_config, s_config, s_architecture):
-        super(MetaPatientDistillation, self).__init__()
-        self.t_config = t_config
-        self.s_config = s_config
-        self.s_architecture = [s_architecture]  # a list: not registered as a submodule
-
-    def forward(self, t_model, s_model, order, input_ids, token_type_ids, attention_mask, labels, args, teacher_grad):
-        if teacher_grad:
-            t_outputs = t_model(input_ids=input_ids,
-                                token_type_ids=token_type_ids,
-                                attention_mask=attention_mask,
-                                output_hidden_states=True)
-        else:
-            with torch.no_grad():
-                t_outputs = t_model(input_ids=input_ids,
-                                    token_type_ids=token_type_ids,
-                                    attention_mask=attention_mask,
-                                    output_hidden_states=True)
-
-        if isinstance(s_model, nn.Module):
-            s_outputs = s_model(input_ids=input_ids,
-                                token_type_ids=token_type_ids,
-                                attention_mask=attention_mask,
-                                labels=labels,
-                                output_hidden_states=True)
-            s_outputs = (s_outputs.loss, s_outputs.logits, s_outputs.hidden_states)
-        else:
-            s_outputs = functional_bert_for_classification(
-                s_model,
-                self.s_architecture[0],
-                input_ids=input_ids,
-                token_type_ids=token_type_ids,
-                attention_mask=attention_mask,
-                labels=labels
-            )
-
-        t_logits, t_features = t_outputs.logits, t_outputs.hidden_states
-        train_loss, s_logits, s_features = s_outputs[0], s_outputs[1], s_outputs[-1]
-
-        if args.logits_mse:
-            soft_loss = F.mse_loss(t_logits, s_logits)
-        else:
-            T = args.temperature
-            soft_targets = F.softmax(t_logits / T, dim=-1)
-
-            probs = F.softmax(s_logits / T, dim=-1)
-            soft_loss = F.mse_loss(soft_targets, probs) * T * T
-
-        if args.beta == 0:  # if beta=0, we don't even compute pkd_loss to save some time
-            pkd_loss = torch.zeros_like(soft_loss)
-        else:
-            t_features = torch.cat(t_features[1:-1], dim=0).view(self.t_config.num_hidden_layers - 1,
-                                                                 -1,
-                                                                 args.max_seq_length,
-                                                                 self.t_config.hidden_size)[:, :, 0]
-
-            s_features = torch.cat(s_features[1:-1], dim=0).view(self.s_config.num_hidden_layers - 1,
-                                                                 -1,
-                                                                 args.max_seq_length,
-                                                                 self.s_config.hidden_size)[:, :, 0]
-
-            t_features = itemgetter(order)(t_features)
-            t_features = t_features / t_features.norm(dim=-1).unsqueeze(-1)
-            s_features = s_features / s_features.norm(dim=-1).unsqueeze(-1)
-            pkd_loss = F.mse_loss(s_features, t_features, reduction="mean")
-
-        return train_loss, soft_loss, pkd_loss
-
-    def s_prime_forward(self, s_prime, input_ids, token_type_ids, attention_mask, labels, args):
-
-        s_outputs = functional_bert_for_classification(
-            s_prime,
-            self.s_architecture[0],
-            input_ids=input_ids,
-            token_type_ids=token_type_ids,
-            attention_mask=attention_mask,
-            labels=labels,
-            is_train=False
-        )
-
-        train_loss, s_logits, s_features = s_outputs[0], s_outputs[1], s_outputs[-1]  # noqa: F841 (as theirs)
-
-        return train_loss
+class RoundLosses(NamedTuple):
+    pilot: float     # L_s(S, T; B) before any update
+    held_out: float  # S''s mean task loss on the held-out batches
+    student: float   # L_s(S, T_new; B), the loss of the real student step
 
 
-def train_round(args, t_model, s_model, order, d_criterion, t_optimizer, t_scheduler, s_optimizer, s_scheduler,
-                batches_buffer, held_dataloader):
-    """`train`, lines 170-335: one meta round over `batches_buffer` ([(d_step, batch)]).
-    Returns (assume_loss, s_prime_loss, real_loss) as floats."""
-    #########################################
-    #           Step 1: Assume S'           #
-    #########################################
+def skip_layers(teacher_depth: int, student_depth: int) -> list[int]:
+    """The teacher layer matched with each student layer 1..L_S−1: every ⌊L_T/L_S⌋-th of the
+    teacher's layers below its last, the first L_S−1 of them."""
+    stride = teacher_depth // student_depth
+    every_stride = [layer for layer in range(1, teacher_depth) if layer % stride == 0]
+    return every_stride[:student_depth - 1]
 
-    # Time machine!
-    fast_weights = OrderedDict((name, param) for (name, param) in s_model.named_parameters())
-    s_model_backup_state_dict, s_optimizer_backup_state_dict = cp(s_model.state_dict()), cp(
-        s_optimizer.state_dict())
 
-    s_model.train()
-    t_model.eval()
+def model_outputs(model, batch: dict, weights: dict | None = None, hidden: bool = False):
+    """The model's outputs on a batch, with its own parameters or with `weights` in their place."""
+    inputs = dict(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                  token_type_ids=batch["token_type_ids"], output_hidden_states=hidden)
+    if weights is None:
+        return model(**inputs)
+    return functional_call(model, weights, (), inputs)
 
-    for step, batch in batches_buffer:
 
-        input_ids, attention_mask, token_type_ids, labels = batch[0], batch[1], batch[2], batch[3]
-        args.max_seq_length = input_ids.size(1)
+def task_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the classes; the squared error when the head has one output."""
+    if logits.shape[-1] == 1:
+        return ((logits.reshape(-1) - labels.reshape(-1)) ** 2).mean()
+    log_probabilities = torch.log_softmax(logits, dim=-1)
+    picked = log_probabilities.gather(1, labels.reshape(-1, 1))
+    return -picked.mean()
 
-        assume_train_loss, assume_soft_loss, assume_pkd_loss = d_criterion(
-            t_model=t_model,
-            s_model=s_model if step == 0 else fast_weights,
-            order=order,
-            input_ids=input_ids,
-            token_type_ids=token_type_ids,
-            attention_mask=attention_mask,
-            labels=labels,
-            args=args,
-            teacher_grad=True)
 
-        assume_loss = args.alpha * assume_soft_loss + (
-            1 - args.alpha) * assume_train_loss + args.beta * assume_pkd_loss
+def soft_term(student_logits, teacher_logits, settings: RoundSettings) -> torch.Tensor:
+    """KD(s, t): squared gaps of the softened probabilities (or of the logits), averaged."""
+    if settings.logits_mse:
+        return ((teacher_logits - student_logits) ** 2).mean()
+    tau = settings.temperature
+    gap = F.softmax(teacher_logits / tau, dim=-1) - F.softmax(student_logits / tau, dim=-1)
+    return (gap ** 2).mean() * tau ** 2
 
-        # There is no optimizer.step() so we can always update the fast_weights without waiting
-        grads = torch.autograd.grad(assume_loss, s_model.parameters() if step == 0 else fast_weights.values(),
-                                    create_graph=True, retain_graph=True)
 
-        fast_weights = OrderedDict(
-            (name, param - args.assume_s_step_size * grad) for ((name, param), grad) in
-            zip(fast_weights.items(), grads))
+def unit_cls(hidden_state: torch.Tensor) -> torch.Tensor:
+    """The [CLS] vector of every example, scaled to length 1."""
+    cls = hidden_state[:, 0]
+    return cls / cls.norm(dim=-1, keepdim=True)
 
-    #########################################
-    #  Step 2: Train T with S' on HELD set  #
-    #########################################
 
-    s_prime_loss = None
-    held_batch_num = 0
+def patient_term(student_states, teacher_states, teacher_layers: list[int]) -> torch.Tensor:
+    """`*_states[k]` is the output of layer k (index 0: the embeddings)."""
+    total, count = 0.0, 0
+    for student_layer, teacher_layer in enumerate(teacher_layers, start=1):
+        gap = unit_cls(student_states[student_layer]) - unit_cls(teacher_states[teacher_layer])
+        total = total + (gap ** 2).sum()
+        count += gap.numel()
+    return total / count
 
-    t_model.train()
 
-    for step, batch in enumerate(held_dataloader):
-        input_ids, attention_mask, token_type_ids, labels = batch[0], batch[1], batch[2], batch[3]
+def student_objective(student_out, teacher_out, labels, settings: RoundSettings, teacher_layers) -> torch.Tensor:
+    """L_s: α · soft + (1 − α) · task + β · patient, the patient term left out when β = 0."""
+    loss = settings.alpha * soft_term(student_out.logits, teacher_out.logits, settings)
+    loss = loss + (1 - settings.alpha) * task_loss(student_out.logits, labels)
+    if settings.beta != 0:
+        patient = patient_term(student_out.hidden_states, teacher_out.hidden_states, teacher_layers)
+        loss = loss + settings.beta * patient
+    return loss
 
-        s_prime_step_loss = d_criterion.s_prime_forward(
-            s_prime=fast_weights,
-            input_ids=input_ids,
-            token_type_ids=token_type_ids,
-            attention_mask=attention_mask,
-            labels=labels,
-            args=args)
 
-        if s_prime_loss is None:
-            s_prime_loss = s_prime_step_loss
-        else:
-            s_prime_loss += s_prime_step_loss
+def clip_by_total_norm(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
+    """All gradients scaled by one factor, so that their joint L2 norm is at most `max_norm`."""
+    squared = sum((g ** 2).sum() for g in grads)
+    scale = min(1.0, max_norm / (torch.sqrt(squared).item() + CLIP_EPSILON))
+    return [g * scale for g in grads]
 
-        held_batch_num += 1
 
-    s_prime_loss /= held_batch_num
+def apply_gradients(model, grads, optimizer, schedule) -> None:
+    """Hand `grads` to the model's parameters, take one optimizer and one schedule step, and
+    clear the gradients again."""
+    for param, grad in zip(model.parameters(), grads):
+        param.grad = grad
+    optimizer.step()
+    schedule.step()
+    for param in model.parameters():
+        param.grad = None
 
-    t_grads = torch.autograd.grad(s_prime_loss, t_model.parameters())
 
-    for p, gr in zip(t_model.parameters(), t_grads):
-        p.grad = gr
+def pilot_update(pilot, teacher, batch: dict, settings: RoundSettings, teacher_layers):
+    """Step 1: S' = S − η_p ∇_S L_s(S, T; B), differentiable in T. `pilot` is a copy of the
+    student holding S. Returns (S' by parameter name, L_s)."""
+    pilot.train()
+    teacher.eval()
+    hidden = settings.beta != 0
+    teacher_out = model_outputs(teacher, batch, hidden=hidden)  # with its graph: S' must depend on T
+    pilot_out = model_outputs(pilot, batch, hidden=hidden)
+    loss = student_objective(pilot_out, teacher_out, batch["labels"], settings, teacher_layers)
+    current = dict(pilot.named_parameters())
+    # create_graph: the gradient stays a function of T, and so does S'.
+    grads = torch.autograd.grad(loss, list(current.values()), create_graph=True)
+    moved = {}
+    for (name, param), grad in zip(current.items(), grads):
+        moved[name] = param - settings.pilot_rate * grad
+    return moved, loss
 
-    torch.nn.utils.clip_grad_norm_(t_model.parameters(), args.max_grad_norm)
 
-    t_optimizer.step()
-    t_scheduler.step()
+def held_out_loss(pilot, moved: dict, held_batches: list[dict]) -> torch.Tensor:
+    """S''s task loss, in eval mode, averaged over the held-out batches."""
+    pilot.eval()
+    total = 0.0
+    for held in held_batches:
+        total = total + task_loss(model_outputs(pilot, held, weights=moved).logits, held["labels"])
+    return total / len(held_batches)
 
-    # Manual zero_grad
-    for p in t_model.parameters():
-        p.grad = None
 
-    for p in s_model.parameters():
-        p.grad = None
+def teacher_step(teacher, student, batch, held_batches, settings, teacher_layers, optimizer, schedule):
+    """Steps 1 and 2 on a deep copy of the student; the teacher takes one clipped AdamW step.
+    Returns (L_s at the pilot, S''s held-out loss)."""
+    pilot = copy.deepcopy(student)
+    moved, pilot_loss = pilot_update(pilot, teacher, batch, settings, teacher_layers)
+    meta_loss = held_out_loss(pilot, moved, held_batches)
+    grads = torch.autograd.grad(meta_loss, list(teacher.parameters()))
+    apply_gradients(teacher, clip_by_total_norm(list(grads), settings.max_grad_norm), optimizer, schedule)
+    return pilot_loss.item(), meta_loss.item()
 
-    del t_grads
-    del grads
-    del fast_weights
 
-    #########################################
-    #        Step 3: Actually update S      #
-    #########################################
+def student_step(student, teacher, batch, settings, teacher_layers, optimizer, schedule) -> float:
+    """Step 3: the real student step against the updated (eval-mode, graph-free) teacher."""
+    teacher.eval()
+    student.train()
+    hidden = settings.beta != 0
+    with torch.no_grad():
+        teacher_out = model_outputs(teacher, batch, hidden=hidden)
+    student_out = model_outputs(student, batch, hidden=hidden)
+    loss = student_objective(student_out, teacher_out, batch["labels"], settings, teacher_layers)
+    grads = torch.autograd.grad(loss, list(student.parameters()))
+    apply_gradients(student, clip_by_total_norm(list(grads), settings.max_grad_norm), optimizer, schedule)
+    return loss.item()
 
-    # We use the Time Machine!
-    s_model.load_state_dict(s_model_backup_state_dict)
-    s_optimizer.load_state_dict(s_optimizer_backup_state_dict)
 
-    del s_model_backup_state_dict, s_optimizer_backup_state_dict
-
-    s_model.train()
-    t_model.eval()
-
-    for step, batch in batches_buffer:
-
-        input_ids, attention_mask, token_type_ids, labels = batch[0], batch[1], batch[2], batch[3]
-        args.max_seq_length = input_ids.size(1)
-
-        real_train_loss, real_soft_loss, real_pkd_loss = d_criterion(
-            t_model=t_model,
-            s_model=s_model,
-            order=order,
-            input_ids=input_ids,
-            token_type_ids=token_type_ids,
-            attention_mask=attention_mask,
-            labels=labels,
-            args=args,
-            teacher_grad=False)
-
-        real_loss = args.alpha * real_soft_loss + (
-            1 - args.alpha) * real_train_loss + args.beta * real_pkd_loss
-
-        real_loss.backward()
-        torch.nn.utils.clip_grad_norm_(s_model.parameters(), args.max_grad_norm)
-
-        if (step + 1) % args.gradient_accumulation_steps == 0:
-            s_optimizer.step()
-            s_scheduler.step()
-            s_optimizer.zero_grad()
-
-    return assume_loss.item(), s_prime_loss.item(), real_loss.item()
+def meta_round(teacher, student, batch: dict, held_batches: list[dict], settings: RoundSettings, *,
+               teacher_optimizer, teacher_schedule, student_optimizer, student_schedule) -> RoundLosses:
+    """One MetaDistil round: both models are updated in place."""
+    teacher_layers = skip_layers(teacher.config.num_hidden_layers, student.config.num_hidden_layers)
+    pilot_loss, held_loss = teacher_step(teacher, student, batch, held_batches, settings, teacher_layers,
+                                         teacher_optimizer, teacher_schedule)
+    student_loss = student_step(student, teacher, batch, settings, teacher_layers,
+                                student_optimizer, student_schedule)
+    return RoundLosses(pilot_loss, held_loss, student_loss)

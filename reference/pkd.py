@@ -1,67 +1,85 @@
-"""PKD's loss, transcribed from its authors' code: intersun/PKD-for-BERT-Model-Compression at
-commit 9e9e860997ad4815f6ac655d1beb26a85ddd70bb. The yardstick of pipeline/distill/pkd.py, never
-the method.
+"""A yardstick for PKD (pipeline/distill/pkd.py), written for this project: the loss of one
+Patient-KD training step, spelled out from the paper, with the choices its authors' code makes
+reproduced as facts. The method is tested against it in float64; it is never the method.
 
-- `distillation_loss`, `patience_loss`: src/KD_loss.py, lines 7-30.
-- `training_loss`: the loss of one training step, NLI_KD_training.py lines 256-275 (the branch
-  `kd_model == 'kd.cls'`, `beta > 0`), with the [CLS] states of src/modeling.py lines 120-123
-  (`BertForSequenceClassificationEncoder.forward`: `full_output[i][:, 0]` of every encoder layer)
-  and the teacher's states as src/nli_data_processing.py lines 670-672 stack them from its
-  prediction file (the layers `fc_layer_idx` names, 0-based, `transpose(0, 1)`: examples first).
-  The step then is `loss.backward()` and the optimizer's `step()` (lines 286-312).
+The paper (Sun et al. 2019, "Patient Knowledge Distillation for BERT Model Compression",
+Sec. 3: the distillation objective, then the patient teacher): a student layer j learns the
+L2-normalised [CLS] state of its assigned teacher layer, and the whole objective is
 
-Departures, none in the loss: `patience_loss` casts to float32 only when its inputs are below it
-(theirs: `.float()` always) and does not round its value to float16 (theirs ends in `.half()`,
-for its apex fp16 training), so that the float64 tests measure the formula, not the rounding.
+    L = α · L_DS + (1 − α) · L_CE + β · L_PT,
+    L_DS: the teacher's softened predictions against the student's, at temperature τ,
+    L_PT: the squared distance of ĥ_S,j to ĥ_T,map(j), ĥ = h_[CLS] / ‖h_[CLS]‖₂.
+
+Behaviours of the authors' code reproduced here (intersun/PKD-for-BERT-Model-Compression,
+commit 9e9e860997ad4815f6ac655d1beb26a85ddd70bb):
+- L_DS is KL(softmax(T/τ) ‖ softmax(S/τ)) averaged over every (example, class) entry, so the
+  per-example KL divided by the number of classes, then multiplied by τ² (src/KD_loss.py,
+  lines 11-13: `nn.KLDivLoss` with reduction 'mean'); L_CE is the batch-mean cross-entropy
+  (line 17); α weighs them (line 20).
+- L_PT is the mean over (examples, layers, hidden units) of the squared difference, where the
+  paper writes a sum of squared norms over examples and layers; each state is normalised first, its norm floored at 1e-12
+  (src/KD_loss.py, lines 25-30: `F.normalize` then `F.mse_loss`).
+- The states are each encoder layer's output at position 0, no embeddings (src/modeling.py,
+  lines 120-123). Every student layer but the last is paired, in order, with the teacher
+  layers its `fc_layer_idx` lists, 0-based (NLI_KD_training.py line 260; the teacher's side is
+  stacked in src/nli_data_processing.py, lines 670-671).
+- The patient term is added only when β > 0 (NLI_KD_training.py, lines 268-278); the step
+  is then backward and the optimizer's step (lines 286 and 311).
+
+Departures, none in the formula: the authors compute the patient term in float32 and round its
+value to float16 (their apex training); here it stays in the inputs' precision (float64 in the
+tests), so that the test measures the formula and not the rounding. Their teacher's states
+and logits are read from a file written with the teacher in eval mode (src/utils.py,
+`eval_model_dataloader`, line 150); here the caller passes them from an eval-mode forward.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+NORM_FLOOR = 1e-12  # F.normalize's default, which the authors' code uses
 
 
-def _float(t):
-    # `.float()` in the reference; kept above float32 for the float64 tests.
-    return t.to(torch.promote_types(t.dtype, torch.float32))
+def unit_cls(state: torch.Tensor) -> torch.Tensor:
+    """A layer's [CLS] vectors (examples × hidden), each divided by its Euclidean norm."""
+    lengths = torch.sqrt((state * state).sum(dim=-1, keepdim=True))
+    return state / lengths.clamp_min(NORM_FLOOR)
 
 
-def distillation_loss(y, labels, teacher_scores, T, alpha, reduction_kd='mean', reduction_nll='mean'):
-    if teacher_scores is not None:
-        d_loss = nn.KLDivLoss(reduction=reduction_kd)(F.log_softmax(y / T, dim=1),
-                                                      F.softmax(teacher_scores / T, dim=1)) * T * T
-    else:
-        assert alpha == 0, 'alpha cannot be {} when teacher scores are not provided'.format(alpha)
-        d_loss = 0.0
-    nll_loss = F.cross_entropy(y, labels, reduction=reduction_nll)
-    tol_loss = alpha * d_loss + (1.0 - alpha) * nll_loss
-    return tol_loss, d_loss, nll_loss
+def patient_distance(student_cls: Sequence[torch.Tensor], teacher_cls: Sequence[torch.Tensor]) -> torch.Tensor:
+    """L_PT: the mean, over every example, paired layer and hidden unit, of the squared
+    difference of the normalised [CLS] vectors; `student_cls[k]` pairs with `teacher_cls[k]`."""
+    if len(student_cls) != len(teacher_cls):
+        raise ValueError(f"{len(student_cls)} student layers against {len(teacher_cls)} teacher layers")
+    squared_sum, count = 0.0, 0
+    for s, t in zip(student_cls, teacher_cls):
+        gap = unit_cls(s) - unit_cls(t)
+        squared_sum = squared_sum + (gap * gap).sum()
+        count += gap.numel()
+    return squared_sum / count
 
 
-def patience_loss(teacher_patience, student_patience, normalized_patience=False):
-    if normalized_patience:
-        teacher_patience = F.normalize(teacher_patience, p=2, dim=2)
-        student_patience = F.normalize(student_patience, p=2, dim=2)
-    return F.mse_loss(_float(teacher_patience), _float(student_patience))
+def soft_term(student_logits: torch.Tensor, teacher_logits: torch.Tensor, tau: float) -> torch.Tensor:
+    """L_DS as the authors reduce it: τ² times the KL summed over the batch and the classes,
+    divided by their product."""
+    teacher_log_probs = torch.log_softmax(teacher_logits / tau, dim=1)
+    student_log_probs = torch.log_softmax(student_logits / tau, dim=1)
+    pointwise = teacher_log_probs.exp() * (teacher_log_probs - student_log_probs)
+    return pointwise.sum() / pointwise.numel() * tau * tau
 
 
-def training_loss(student_encoded_layers, logits_pred_student, label_ids, teacher_pred, teacher_encoded_layers,
-                  fc_layer_idx, T, alpha, beta, normalize_patience=True):
-    """`student_encoded_layers`/`teacher_encoded_layers`: each encoder layer's output, in order
-    (pytorch_pretrained_bert's `encoded_layers`: no embeddings); `fc_layer_idx`: the reference's
-    comma-separated, 0-based teacher layers."""
-    full_output = [student_encoded_layers[i][:, 0] for i in range(len(student_encoded_layers))]
-    layer_index = [int(i) for i in fc_layer_idx.split(',')]
-    feature_maps = [teacher_encoded_layers[i][:, 0] for i in range(len(teacher_encoded_layers))]
-    teacher_patience = torch.stack([feature_maps[int(i)] for i in layer_index]).transpose(0, 1)
-
-    student_patience = torch.stack(full_output[:-1]).transpose(0, 1)
-    loss_dl, kd_loss, ce_loss = distillation_loss(logits_pred_student, label_ids, teacher_pred, T=T, alpha=alpha)
+def pkd_step_loss(student_layers: Sequence[torch.Tensor], student_logits: torch.Tensor, labels: torch.Tensor,
+                  teacher_layers: Sequence[torch.Tensor], teacher_logits: torch.Tensor,
+                  teacher_layer_indices: Sequence[int], *, tau: float, alpha: float, beta: float) -> torch.Tensor:
+    """The loss one step minimises. `*_layers`: each encoder layer's output (examples × tokens
+    × hidden), first layer first, no embeddings; `teacher_layer_indices`: 0-based, one per
+    student layer but the last."""
+    loss = alpha * soft_term(student_logits, teacher_logits, tau) + (1.0 - alpha) * F.cross_entropy(student_logits, labels)
     if beta > 0:
-        pt_loss = beta * patience_loss(teacher_patience, student_patience, normalize_patience)
-        loss = loss_dl + pt_loss
-    else:
-        pt_loss = torch.tensor(0.0)
-        loss = loss_dl
+        student_cls = [layer[:, 0] for layer in student_layers[:-1]]
+        teacher_cls = [teacher_layers[k][:, 0] for k in teacher_layer_indices]
+        loss = loss + beta * patient_distance(student_cls, teacher_cls)
     return loss

@@ -1,76 +1,61 @@
-"""SKD's loss (spherical knowledge distillation, Guo et al. 2020) as PaddleClas writes it:
-PaddlePaddle/PaddleClas at commit 85a0c851ad9e06e3beb122f447f1b079575dea2b, ppcls/loss/skdloss.py,
-class `SKDLoss` (lines 20-72), which cites forjiuzhou/Spherical-Knowledge-Distillation; its
-defaults are those of ppcls/configs/ImageNet/Distillation/resnet34_distill_resnet18_skd.yaml
-(temperature 1.0, multiplier 2.0, alpha 0.9). The yardstick of pipeline/distill/skd.py, never
+"""A yardstick for SKD (pipeline/distill/skd.py), written for this project: the loss of one
+spherical-KD training step, spelled out from the paper, with the choices of PaddleClas's
+implementation reproduced as facts. The method is tested against it in float64; it is never
 the method. The step is a plain optimizer step on this loss, the teacher frozen.
 
-Translated from Paddle to torch, call for call, names and order kept: `F.layer_norm(x,
-x.shape[1:], weight=None, bias=None, epsilon=1e-7)` is torch's `F.layer_norm(..., eps=1e-7)`
-(both divide by the square root of the biased variance plus eps); Paddle's `F.softmax` and
-`F.log_softmax` default to the last axis, written out here (`dim=-1`); `paddle.sum(..., axis=1)`
-and `paddle.mean` are `torch.sum(..., dim=1)` and `torch.mean`; `F.one_hot` gives int64 in torch
-(float32 in Paddle), which the product with the float log-probabilities promotes.
+The paper (Guo et al. 2020, "Reducing the Teacher-Student Gap via Spherical Knowledge
+Distillation", arXiv 2010.07485, Sec. 3): before distilling, each model's logits are projected
+onto a sphere of fixed radius m, centred and divided by their standard deviation across the
+classes, so that the student matches the teacher's direction and not its confidence:
 
-The same loss is forjiuzhou/Spherical-Knowledge-Distillation's README "Minimal Codes" (layer-norm
-both logits, eps 1e-7, times the multiplier; the cross-entropy on the normalised logits) and the
-commented-out branch of its skd_main.py `train_kd` (lines 453-459). That file's active branch
-(lines 460-465) is another variant: it rescales the student's logits to the teacher's standard
-deviation (no centring, no multiplier) and divides the summed KL by the batch size twice.
+    ẑ = m · (z − mean_c z) / √(var_c z + ε)                    (var: the biased variance)
+    L = α · τ² · H(softmax(T̂/τ), softmax(Ŝ/τ)) + (1 − α) · CE(Ŝ, y)
+
+with H(p, q) = −Σ_c p_c log q_c.
+
+Behaviours of PaddleClas's `SKDLoss` reproduced here (PaddlePaddle/PaddleClas, commit
+85a0c851ad9e06e3beb122f447f1b079575dea2b, ppcls/loss/skdloss.py):
+- Both logits are layer-normalised over the classes with no affine parameters and ε = 1e-7,
+  then multiplied by m (lines 50-61).
+- The soft term is the batch mean of the cross-entropy of the softened predictions, times τ²
+  (lines 63-67); the hard term is the batch mean of the cross-entropy of the student's
+  normalised logits with one-hot labels (lines 69-70); α weighs them (line 72).
+- Without labels, or when told to, the labels are the teacher's arg max (lines 44-45).
+- Its ImageNet configuration uses τ = 1, m = 2, α = 0.9
+  (ppcls/configs/ImageNet/Distillation/resnet34_distill_resnet18_skd.yaml, lines 44-46).
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-from torch import nn
+
+LAYER_NORM_EPS = 1e-7  # PaddleClas's epsilon
 
 
-class SKDLoss(nn.Module):
-    """
-    Spherical Knowledge Distillation
-    paper: https://arxiv.org/pdf/2010.07485.pdf
-    code reference: https://github.com/forjiuzhou/Spherical-Knowledge-Distillation
-    """
+def on_sphere(logits: torch.Tensor, radius: float) -> torch.Tensor:
+    """Each row centred, divided by √(biased variance + ε), and scaled to the radius."""
+    classes = logits.shape[1]
+    centred = logits - logits.sum(dim=1, keepdim=True) / classes
+    variance = (centred * centred).sum(dim=1, keepdim=True) / classes
+    return radius * centred / torch.sqrt(variance + LAYER_NORM_EPS)
 
-    def __init__(self,
-                 temperature,
-                 multiplier=2.0,
-                 alpha=0.9,
-                 use_target_as_gt=False):
-        super().__init__()
-        self.temperature = temperature
-        self.multiplier = multiplier
-        self.alpha = alpha
-        self.use_target_as_gt = use_target_as_gt
 
-    def forward(self, logits_student, logits_teacher, target=None):
-        if target is None or self.use_target_as_gt:
-            target = logits_teacher.argmax(dim=-1)
+def soft_cross_entropy(target_probs: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """The batch mean of −Σ_c p_c log softmax(logits)_c."""
+    return -(target_probs * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
 
-        target = F.one_hot(
-            target.reshape([-1]), num_classes=logits_student[0].shape[0])
 
-        logits_student = F.layer_norm(
-            logits_student,
-            logits_student.shape[1:],
-            weight=None,
-            bias=None,
-            eps=1e-7) * self.multiplier
-        logits_teacher = F.layer_norm(
-            logits_teacher,
-            logits_teacher.shape[1:],
-            weight=None,
-            bias=None,
-            eps=1e-7) * self.multiplier
-
-        kd_loss = -torch.sum(F.softmax(logits_teacher / self.temperature, dim=-1) *
-                             F.log_softmax(logits_student / self.temperature, dim=-1),
-                             dim=1)
-
-        kd_loss = torch.mean(kd_loss) * self.temperature**2
-
-        ce_loss = torch.mean(-torch.sum(
-            target * F.log_softmax(logits_student, dim=-1), dim=1))
-
-        return kd_loss * self.alpha + ce_loss * (1 - self.alpha)
+def skd_step_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor | None = None, *,
+                  temperature: float, multiplier: float, alpha: float,
+                  teacher_labels: bool = False) -> torch.Tensor:
+    """The loss one step minimises; the teacher's logits are taken as constants."""
+    teacher_logits = teacher_logits.detach()
+    if labels is None or teacher_labels:
+        labels = teacher_logits.argmax(dim=1)
+    student_hat = on_sphere(student_logits, multiplier)
+    teacher_hat = on_sphere(teacher_logits, multiplier)
+    teacher_probs = torch.softmax(teacher_hat / temperature, dim=1)
+    soft = soft_cross_entropy(teacher_probs, student_hat / temperature) * temperature**2
+    one_hot = torch.eye(student_logits.shape[1], dtype=student_hat.dtype)[labels]
+    hard = soft_cross_entropy(one_hot, student_hat)
+    return alpha * soft + (1 - alpha) * hard

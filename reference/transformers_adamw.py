@@ -1,87 +1,83 @@
-"""transformers 4.17's `AdamW`, transcribed literally: the yardstick of pipeline/optim.py's
-`AdamWHF` and the optimizer of the authors' code (reference/lgtm_authors.py).
+"""The AdamW of transformers 4.x, written from its published update rule: the yardstick of
+pipeline/optim.py's `AdamWHF`, and the optimizer the authors' LGTM ran with
+(reference/lgtm_authors.py).
 
-Only the deprecated positional forms of `add_`/`addcmul_`/`addcdiv_` are written with keywords.
+Adam with decoupled weight decay (Loshchilov & Hutter, "Decoupled Weight Decay
+Regularization", ICLR 2019) keeps, per parameter θ with gradient g at step t = 1, 2, ...:
+
+    m ← β1·m + (1 − β1)·g                  first moment
+    v ← β2·v + (1 − β2)·g²                 second moment
+
+transformers 4.x (the authors pin transformers==4.17.0: twinkle0331/LGTM at commit
+e9b615fb0cef1fddb17d693076dc54e9b804d110, requirements.txt line 1; run_glue.py imports its
+`AdamW` at line 36 and builds one per model at lines 622 and 625) takes the step in this
+order, with choices of its own that torch's AdamW does not share (`AdamW.step` of transformers
+v4.17.0, src/transformers/optimization.py lines 323-382, as released on PyPI):
+
+    α_t = lr · √(1 − β2^t) / (1 − β1^t)      both bias corrections folded into the step size
+    θ  ← θ − α_t · m / (√v + ε)              ε added to the *uncorrected* √v
+    θ  ← θ − lr · wd · θ                     decay after the Adam update, of the updated θ
+
+With `correct_bias` off, α_t = lr. The defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-6,
+weight decay 0, bias correction on) are those of v4.17.0's `AdamW.__init__` (same file, lines
+295-303); the authors pass only the learning rate.
+The state is laid out as there (`step`, an int; `exp_avg`; `exp_avg_sq`), so that an
+optimizer state from `AdamWHF` can be read by the reference LGTM step and compared entry by
+entry with this one's.
+
+`adamw_4x_update` computes one update out of place (the authors' virtual student step needs
+exactly that); `Transformers4AdamW` is the optimizer that writes it back in place.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
 
 import torch
-from torch import nn
-from torch.optim import Optimizer
 
 
-class AdamW(Optimizer):
-    """Adam with the weight decay fix of "Decoupled Weight Decay Regularization"."""
+def adamw_4x_update(value: torch.Tensor, grad: torch.Tensor, state: dict, *, lr: float, betas: tuple[float, float],
+                    eps: float, weight_decay: float, correct_bias: bool = True) -> torch.Tensor:
+    """θ after one transformers-4.x AdamW step, as a new tensor; `value` is not modified.
 
-    def __init__(self, params: Iterable[nn.parameter.Parameter], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0,
-                 correct_bias: bool = True):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr} - should be >= 0.0")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter: {betas[0]} - should be in [0.0, 1.0[")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter: {betas[1]} - should be in [0.0, 1.0[")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps} - should be >= 0.0")
-        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, correct_bias=correct_bias)
-        super().__init__(params, defaults)
+    `state` (empty before the first step) is advanced in place: its step count and both
+    moments. Give it a copy to look one step ahead without taking the step.
+    """
+    if not state:
+        state.update(step=0, exp_avg=torch.zeros_like(value), exp_avg_sq=torch.zeros_like(value))
+    state["step"] += 1
+    t = state["step"]
+    beta1, beta2 = betas
+    first, second = state["exp_avg"], state["exp_avg_sq"]
+    first.mul_(beta1).add_(grad, alpha=1.0 - beta1)
+    second.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
 
-    def step(self, closure: Callable = None):
-        loss = None
-        if closure is not None:
-            loss = closure()
+    step_size = lr * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t) if correct_bias else lr
+    # ε joins √v before any bias correction: it acts larger early on than torch's ε does.
+    updated = torch.addcdiv(value, first, second.sqrt() + eps, value=-step_size)
+    if weight_decay > 0.0:
+        # Decoupled decay, of the weights the Adam step has just produced.
+        updated = updated - (lr * weight_decay) * updated
+    return updated
 
+
+class Transformers4AdamW(torch.optim.Optimizer):
+    """transformers 4.x's AdamW as a torch optimizer: `adamw_4x_update` applied in place to
+    every parameter that has a gradient."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,
+                 weight_decay: float = 0.0, correct_bias: bool = True):
+        if lr < 0.0 or eps < 0.0 or not all(0.0 <= beta < 1.0 for beta in betas):
+            raise ValueError(f"needs lr >= 0, eps >= 0 and betas in [0, 1): lr={lr}, eps={eps}, betas={betas}")
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "correct_bias": correct_bias})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else torch.enable_grad()(closure)()
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad.data
-                if grad.is_sparse:
-                    raise RuntimeError("Adam does not support sparse gradients, please consider SparseAdam instead")
-
-                state = self.state[p]
-
-                # State initialization
-                if len(state) == 0:
-                    state["step"] = 0
-                    # Exponential moving average of gradient values
-                    state["exp_avg"] = torch.zeros_like(p.data)
-                    # Exponential moving average of squared gradient values
-                    state["exp_avg_sq"] = torch.zeros_like(p.data)
-
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                beta1, beta2 = group["betas"]
-
-                state["step"] += 1
-
-                # Decay the first and second moment running average coefficient
-                # In-place operations to update the averages at the same time
-                exp_avg.mul_(beta1).add_(grad, alpha=1.0 - beta1)
-                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
-                denom = exp_avg_sq.sqrt().add_(group["eps"])
-
-                step_size = group["lr"]
-                if group["correct_bias"]:  # No bias correction for Bert
-                    bias_correction1 = 1.0 - beta1 ** state["step"]
-                    bias_correction2 = 1.0 - beta2 ** state["step"]
-                    step_size = step_size * math.sqrt(bias_correction2) / bias_correction1
-
-                p.data.addcdiv_(exp_avg, denom, value=-step_size)
-
-                # Just adding the square of the weights to the loss function is *not*
-                # the correct way of using L2 regularization/weight decay with Adam,
-                # since that will interact with the m and v parameters in strange ways.
-                #
-                # Instead we want to decay the weights in a manner that doesn't interact
-                # with the m/v parameters. This is equivalent to adding the square
-                # of the weights to the loss with plain (non-momentum) SGD.
-                # Add weight decay at the end (fixed version)
-                if group["weight_decay"] > 0.0:
-                    p.data.add_(p.data, alpha=-group["lr"] * group["weight_decay"])
-
+            hyper = {key: group[key] for key in ("lr", "betas", "eps", "weight_decay", "correct_bias")}
+            for param in group["params"]:
+                if param.grad is not None:
+                    param.copy_(adamw_4x_update(param, param.grad, self.state[param], **hyper))
         return loss

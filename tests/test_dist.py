@@ -1,5 +1,5 @@
-"""DIST's step against its authors' loss and KDLoss transcribed (reference/dist.py) and a plain
-AdamW step, in float64 on tiny BERTs; the two-class caveat; regression."""
+"""DIST's step against the yardstick of its authors' loss (reference/dist.py) and a plain AdamW
+step, in float64 on tiny BERTs; the two-class caveat; regression."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.dist import Dist, dist_term
 from pipeline.settings.methods import DistSettings
-from reference.dist import DIST, KDLoss
+from reference.dist import DistObjective
 
 # The reference's ImageNet weights (CE 1, DIST 2) at its CIFAR temperature form 'dist_t2'.
 SETTINGS = DistSettings(ce_weight=1.0, kd_weight=2.0, beta=1.0, gamma=1.0, temperature=2.0)
@@ -22,16 +22,15 @@ def context(teacher, student, settings=SETTINGS):
     return frozen_teacher_context(teacher, student, settings)
 
 
-def reference_steps(teacher, student, criterion_for, seeds):
+def reference_steps(teacher, student, objective, seeds):
     opt = optimizer(student)
     sched = get_linear_schedule_with_warmup(opt, 0, 10)
     for seed in seeds:
         b = batch(seed)
-        criterion = criterion_for(b)
         teacher.eval()
         student.train()
         opt.zero_grad()
-        criterion(b, b["labels"]).backward()
+        objective.step_loss(lambda x: forward(student, x), lambda x: forward(teacher, x), b, b["labels"]).backward()
         opt.step()
         sched.step()
 
@@ -40,9 +39,8 @@ def test_two_steps_are_the_references_kd_loss_and_a_plain_adamw_step():
     teacher, student = tiny_bert(2, 16, seed=1), tiny_bert(1, 8, seed=2)
     ctx = context(teacher, student)
     ref_teacher, ref_student = copy.deepcopy(teacher), copy.deepcopy(student)
-    criterion = KDLoss(lambda b: forward(ref_student, b), lambda b: forward(ref_teacher, b), torch.nn.CrossEntropyLoss(),
-                       kd_method="dist_t2", ori_loss_weight=1.0, kd_loss_weight=2.0)
-    reference_steps(ref_teacher, ref_student, lambda b: criterion, (1, 2))
+    objective = DistObjective.from_kd_flag("dist_t2", ce_weight=1.0, kd_weight=2.0)
+    reference_steps(ref_teacher, ref_student, objective, (1, 2))
     teacher_before = params(teacher)
     for seed in (1, 2):
         losses = Dist().step(ctx, batch(seed), None)
@@ -56,15 +54,8 @@ def test_beta_and_gamma_weigh_the_references_two_relations():
     settings = DistSettings(ce_weight=0.5, kd_weight=1.0, beta=0.3, gamma=2.5, temperature=1.5)
     teacher, student = tiny_bert(2, 16, seed=1), tiny_bert(1, 8, seed=2)
     ref_student = copy.deepcopy(student)
-    relations = DIST(beta=0.3, gamma=2.5, tau=1.5)
-
-    def criterion(b, labels):
-        with torch.no_grad():
-            t = forward(teacher, b)
-        s = forward(ref_student, b)
-        return torch.nn.functional.cross_entropy(s, labels) * 0.5 + relations(s, t) * 1.0
-
-    reference_steps(teacher, ref_student, lambda b: criterion, (4,))
+    objective = DistObjective(ce_weight=0.5, kd_weight=1.0, beta=0.3, gamma=2.5, tau=1.5)
+    reference_steps(teacher, ref_student, objective, (4,))
     Dist().step(context(teacher, student, settings), batch(4), None)
     for got, expected in zip(student.parameters(), ref_student.parameters()):
         torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-14)

@@ -1,4 +1,4 @@
-"""DML's step (pipeline/distill/dml.py) against the reference's update transcribed
+"""DML's step (pipeline/distill/dml.py) against the yardstick of its authors' update
 (reference/dml.py), in float64 on tiny BERTs with dropout on: both models in train mode, the
 teacher (net 0) first, the student's target recomputed after the teacher's update."""
 
@@ -16,7 +16,7 @@ from transformers import get_linear_schedule_with_warmup
 from pipeline.distill.base import StepContext
 from pipeline.distill.dml import Dml
 from pipeline.settings.methods import DmlSettings
-from reference.dml import kl_loss_compute, train_step
+from reference.dml import guarded_kl, mutual_learning_iteration
 
 REFERENCE = DmlSettings(kl_weight=1.0, temperature=1.0, init_classifier_to_zero=False)
 
@@ -48,16 +48,16 @@ def test_whole_steps_match_the_reference_update():
     teacher, student = copy.deepcopy(ctx.teacher), copy.deepcopy(ctx.student)
     (t_opt, t_sched), (s_opt, s_sched) = optimizer(teacher), optimizer(student)
     teacher.train(), student.train()
-    network_fn = {"0": lambda b: forward(teacher, b), "1": lambda b: forward(student, b)}
-    var_list = {"0": list(teacher.parameters()), "1": list(student.parameters())}
+    networks = [lambda b: forward(teacher, b), lambda b: forward(student, b)]
+    parameters = [list(teacher.parameters()), list(student.parameters())]
     for i in range(2):
         b = batch(10 + i)
         torch.manual_seed(i)
-        expected = train_step(network_fn, var_list, {"0": t_opt, "1": s_opt}, b, b["labels"], eps=0.0)
+        expected = mutual_learning_iteration(networks, parameters, [t_opt, s_opt], b, b["labels"], guard=0.0)
         t_sched.step(), s_sched.step()
         torch.manual_seed(i)
         losses = Dml().step(ctx, b, None)
-        assert losses == pytest.approx({"teacher_loss": expected["0"], "student_loss": expected["1"]}, rel=1e-12)
+        assert losses == pytest.approx({"teacher_loss": expected[0], "student_loss": expected[1]}, rel=1e-12)
     assert_same([ctx.teacher, ctx.student], [teacher, student])
 
 
@@ -70,7 +70,7 @@ def test_the_student_learns_from_the_teacher_after_its_update():
     with torch.no_grad():
         stale = forward(ctx.teacher, b)
     s = forward(student, b)
-    (F.cross_entropy(s, b["labels"]) + kl_loss_compute(s, stale, eps=0.0)).backward()
+    (F.cross_entropy(s, b["labels"]) + guarded_kl(s, stale, guard=0.0)).backward()
     s_opt.step()
     Dml().step(ctx, b, None)
     gaps = [(a - e).abs().max().item() for a, e in zip(ctx.student.parameters(), student.parameters())]
@@ -81,7 +81,7 @@ def test_the_references_1e_8_guard_is_float32_round_off():
     """The departure: its 1e-8 guard moves the loss by about 1e-8 per class (absolute)."""
     generator = torch.Generator().manual_seed(0)
     logits1, logits2 = (torch.randn(6, 3, dtype=torch.float64, generator=generator) for _ in range(2))
-    exact, guarded = kl_loss_compute(logits1, logits2, eps=0.0), kl_loss_compute(logits1, logits2)
+    exact, guarded = guarded_kl(logits1, logits2, guard=0.0), guarded_kl(logits1, logits2)
     assert 0 < abs(exact - guarded) < 3 * 3e-8
 
 

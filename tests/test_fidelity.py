@@ -1,5 +1,6 @@
 """The defaults are the authors' computation: their optimizer, and three whole LGTM steps of the
-`paper` preset, dropout on, against their code transcribed (reference/), in float64."""
+`paper` preset, dropout on, against the reference implementations of both (reference/), in
+float64."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from pipeline.optim import AdamWHF
 from pipeline.settings.params import load_preset
 from pipeline.training.batches import BatchStream
 from pipeline.training.loop import held_out_loader, setup
-from reference.lgtm_authors import LGTMTeacher, training_step
-from reference.transformers_adamw import AdamW
+from reference.lgtm_authors import KdWeights, lgtm_iteration
+from reference.transformers_adamw import Transformers4AdamW
 
 
 def relative_gap(got: list[torch.Tensor], expected: list[torch.Tensor]) -> float:
@@ -32,14 +33,15 @@ def relative_gap(got: list[torch.Tensor], expected: list[torch.Tensor]) -> float
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 def test_adamw_hf_is_transformers_adamw(weight_decay):
     """Five steps with the same gradients, float64: every parameter and moment as the literal
-    transformers 4.17 AdamW leaves them (eps before bias correction, decay after the update)."""
+    transformers 4.x AdamW's update rule leaves them (eps before bias correction, decay after
+    the update)."""
     generator = torch.Generator().manual_seed(0)
     shapes = [(7, 3), (3,), (2, 2, 2)]
     start = [torch.randn(shape, generator=generator, dtype=torch.float64) for shape in shapes]
     ours = [p.clone().requires_grad_() for p in start]
     theirs = [p.clone().requires_grad_() for p in start]
     settings = dict(lr=3e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=weight_decay)
-    optimizers = AdamWHF(ours, **settings), AdamW(theirs, **settings)
+    optimizers = AdamWHF(ours, **settings), Transformers4AdamW(theirs, **settings)
     for _ in range(5):
         grads = [torch.randn(shape, generator=generator, dtype=torch.float64) for shape in shapes]
         for params, optimizer in zip((ours, theirs), optimizers):
@@ -78,16 +80,11 @@ def held_out_split(tokenizer) -> datasets.Dataset:
 
 
 def authors_held_out_batches(dataset, tokenizer, batch_size):
-    """run_glue.py's held-out stream: the eval loader in order, restarted when exhausted."""
-    eval_dataloader = DataLoader(dataset, collate_fn=DataCollatorWithPadding(tokenizer), batch_size=batch_size)
-    held_iter = iter(eval_dataloader)
+    """The authors' held-out stream (twinkle0331/LGTM run_glue.py lines 620, 656, 688-692): the
+    evaluation loader's batches in order, from the first again once the last has been drawn."""
+    loader = DataLoader(dataset, collate_fn=DataCollatorWithPadding(tokenizer), batch_size=batch_size)
     while True:
-        try:
-            held_inputs = next(held_iter)
-        except StopIteration:
-            held_iter = iter(eval_dataloader)
-            held_inputs = next(held_iter)
-        yield dict(held_inputs)
+        yield from (dict(held) for held in loader)
 
 
 @pytest.mark.parametrize("mode", ["faithful", "fast"])
@@ -118,18 +115,18 @@ def test_three_paper_steps_are_the_authors_steps(mode):
         lgtm_step.step(ctx, dict(b), h)
 
     # The authors': their optimizers and schedules (run_glue.py), their step.
-    optimizer = AdamW(their_student.parameters(), lr=train.learning_rate)
-    t_optimizer = AdamW(their_teacher.parameters(), lr=train.teacher_learning_rate)
+    optimizer = Transformers4AdamW(their_student.parameters(), lr=train.learning_rate)
+    t_optimizer = Transformers4AdamW(their_teacher.parameters(), lr=train.teacher_learning_rate)
     lr_scheduler, t_lr_scheduler = (get_scheduler("linear", o, num_warmup_steps=10 * train.warmup_ratio,
                                                   num_training_steps=10) for o in (optimizer, t_optimizer))
-    model_total = LGTMTeacher(their_teacher, their_student, settings.alpha_kd, settings.t_alpha_kd, t_optimizer,
-                              t_lr_scheduler, settings.temperature)
+    weights = KdWeights(settings.alpha_kd, settings.t_alpha_kd, settings.temperature)
     their_held = authors_held_out_batches(held, tokenizer, train.eval_batch_size)
     for i, b in enumerate(batches):
         h = next(their_held)
         torch.manual_seed(1000 + i)
-        training_step(model_total, dict(b), h, optimizer, lr_scheduler, alpha_kd=settings.alpha_kd,
-                      temperature=settings.temperature)
+        lgtm_iteration(their_teacher, their_student, teacher_optimizer=t_optimizer, teacher_schedule=t_lr_scheduler,
+                       student_optimizer=optimizer, student_schedule=lr_scheduler, batch=dict(b), held_batch=h,
+                       weights=weights)
 
     ours = [p.detach() - s for p, s in zip([*teacher.parameters(), *student.parameters()], start)]
     theirs = [p.detach() - s for p, s in zip([*their_teacher.parameters(), *their_student.parameters()], start)]

@@ -17,21 +17,20 @@ from pipeline.distill.influence import COLUMNS, SampleInfluence, sample_rows, sh
 from pipeline.distill.lgtm import teacher_gradient
 from pipeline.distill.steps import STEPS
 from pipeline.training.sample_log import SampleLog, due
-from reference.lgtm_authors import LGTMTeacher, _Constant, with_state_of
+from reference.lgtm_authors import (KdWeights, first_pass_gradients, held_out_gradient, look_ahead_student,
+                                    optimizer_for_copy)
 
 ALPHA, ALPHA_T, TAU = 0.7, 0.4, 2.0
 
 
 def held_out_direction(teacher, student, optimizer, b, held) -> list[torch.Tensor]:
     """v, as the authors' code computes it (reference/lgtm_authors.py): the held-out gradient of
-    their unrolled (virtual) student, on copies."""
+    the look-ahead (virtual) student, on copies."""
     teacher, student = copy.deepcopy(teacher), copy.deepcopy(student)
     teacher.train(), student.train()
-    authors = LGTMTeacher(teacher, student, ALPHA, ALPHA_T, None, _Constant(0.0), TAU)
-    unrolled, _ = authors._compute_unrolled_model(dict(b), with_state_of(optimizer, list(student.parameters())))
-    unrolled.train()
-    unrolled(**held).loss.backward()
-    return [p.grad for p in unrolled.parameters()]
+    student_grads, _ = first_pass_gradients(teacher, student, b, KdWeights(ALPHA, ALPHA_T, TAU))
+    ahead = look_ahead_student(student, student_grads, optimizer_for_copy(optimizer, list(student.parameters())))
+    return held_out_gradient(ahead, held)
 
 
 def per_sample_autograd(teacher, student, b, v) -> list[float]:

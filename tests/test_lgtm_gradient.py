@@ -1,5 +1,6 @@
-"""`teacher_gradient` against the authors' code transcribed (reference/lgtm_authors.py: deep
-copies, their virtual step by hand, two teacher forward+backward passes), in float64. Tiny
+"""`teacher_gradient` against the reference LGTM step (reference/lgtm_authors.py: deep copies,
+the look-ahead student's AdamW step out of place, two teacher forward+backward passes), in
+float64. Tiny
 BERTs with dropout 0, so that train and eval mode agree and the fast mode can be compared
 too; tests/test_fidelity.py compares whole steps with dropout."""
 
@@ -14,12 +15,17 @@ from transformers import BertConfig, BertForSequenceClassification
 from pipeline.distill.lgtm import teacher_gradient
 from pipeline.distill.virtual_step import virtual_step
 from pipeline.optim import AdamWHF
-from reference.lgtm_authors import reference_teacher_gradient
+from reference.lgtm_authors import KdWeights, teacher_gradient_on_copies
 
 ALPHA, ALPHA_T, TAU, ETA = 0.7, 0.4, 2.0, 3e-3
 LOSSES = dict(alpha_kd=ALPHA, t_alpha_kd=ALPHA_T, temperature=TAU, eta=ETA)
 SETTINGS = dict(**LOSSES, radius=0.01)  # the authors' r
 FAST = dict(mode="fast", influence="finite_difference")
+
+
+def authors_gradient(teacher, student, optimizer, b, held, eta=ETA):
+    """g = g_t − η·h by the reference LGTM step, on copies (their r: 0.01)."""
+    return teacher_gradient_on_copies(teacher, student, optimizer, b, held, KdWeights(ALPHA, ALPHA_T, TAU), eta=eta)
 
 
 def tiny_bert(layers: int, hidden: int, seed: int, *, labels: int = 3, dropout: float = 0.0, dtype=torch.float64):
@@ -79,8 +85,8 @@ def test_matches_the_literal_algorithm_in_float64(mode, history):
     teacher, student = tiny_bert(2, 16, seed=1), tiny_bert(1, 8, seed=2)
     optimizer = optimizer_with_history(student, history)
     b, held = batch(1), batch(2, size=4)
-    expected = reference_teacher_gradient(teacher, student, optimizer, b, held, **LOSSES)
-    without_influence = reference_teacher_gradient(teacher, student, optimizer, b, held, **{**LOSSES, "eta": 0.0})
+    expected = authors_gradient(teacher, student, optimizer, b, held)
+    without_influence = authors_gradient(teacher, student, optimizer, b, held, eta=0.0)
     # The influence term is really there, and large enough to be checked.
     assert sum((e - w).abs().sum() for e, w in zip(expected, without_influence)) > 1e-6
     got = teacher_gradient(teacher, student, optimizer, b, held, mode=mode, influence="finite_difference", **SETTINGS)
@@ -94,8 +100,8 @@ def test_regression_the_authors_distil_nothing_and_the_influence_here_is_the_mse
     teacher, student = tiny_bert(1, 8, seed=1, labels=1), tiny_bert(1, 8, seed=2, labels=1)
     optimizer = optimizer_with_history(student, 2)
     b, held = batch(1, labels=1), batch(2, labels=1)
-    authors = reference_teacher_gradient(teacher, student, optimizer, b, held, **LOSSES)
-    authors_without = reference_teacher_gradient(teacher, student, optimizer, b, held, **{**LOSSES, "eta": 0.0})
+    authors = authors_gradient(teacher, student, optimizer, b, held)
+    authors_without = authors_gradient(teacher, student, optimizer, b, held, eta=0.0)
     assert all(torch.equal(a, w) for a, w in zip(authors, authors_without))
     settings = {**SETTINGS, "eta": 1.0}
     exact = teacher_gradient(teacher, student, optimizer, b, held, mode="faithful", influence="jvp", **settings)
@@ -155,9 +161,14 @@ def test_virtual_step_is_bit_for_bit_the_optimizer_step(kind, fused, history, we
     forward(student, batch(7)).square().mean().backward()
     params = list(student.parameters())
     grads = [p.grad.clone() for p in params]
-    virtual = virtual_step(params, grads, optimizer)
+    before = [p.detach().clone() for p in params]
+    # Taken from a snapshot, kept before the real step: tensors aliasing the live parameters
+    # would match them after it.
+    virtual = [v.clone() for v in virtual_step(params, grads, optimizer)]
+    assert all(torch.equal(p, b) for p, b in zip(params, before))  # the virtual step took none
     optimizer.step()
     assert all(torch.equal(v, p) for v, p in zip(virtual, params))
+    assert all(not torch.equal(p, b) for p, b in zip(params, before))  # and the step moved every one
 
 
 @pytest.mark.parametrize("with_padding_token", [True, False])

@@ -1,6 +1,6 @@
-"""MetaDistil's step (pipeline/distill/metadistil.py) against the authors' training round
-transcribed (reference/metadistil.py: the pilot student as hand-updated `fast_weights`, the
-teacher's gradient back through them, the real student step), whole steps in float64 with
+"""MetaDistil's step (pipeline/distill/metadistil.py) against the yardstick's round
+(reference/metadistil.py: a deep-copied pilot student moved by one differentiable SGD step, the
+teacher's gradient back through it, the real student step), whole steps in float64 with
 dropout on: the students run eager attention everywhere, so that both sides draw the same
 dropout masks in the same order and any train/eval mode out of place shows."""
 
@@ -18,7 +18,7 @@ from transformers import get_linear_schedule_with_warmup
 from pipeline.distill.base import StepContext
 from pipeline.distill.metadistil import Metadistil, teacher_gradient
 from pipeline.settings.methods import MetadistilSettings
-from reference.metadistil import MetaPatientDistillation, skip_order, train_round
+from reference.metadistil import RoundSettings, meta_round
 
 LOOP_TEACHER_RATE = 1e-3  # train.teacher_learning_rate, which MetaDistil's own rate replaces
 SETTINGS = MetadistilSettings(alpha=0.5, beta=100.0, temperature=2.0, pilot_learning_rate=0.5,
@@ -50,28 +50,21 @@ def context(teacher, student, settings=SETTINGS) -> StepContext:
                        settings)
 
 
-def as_tuple(b: dict) -> tuple:
-    return b["input_ids"], b["attention_mask"], b["token_type_ids"], b["labels"]
-
-
 def params(model):
     return [p.detach().clone() for p in model.parameters()]
 
 
 def run_reference(teacher, student, rounds, settings=SETTINGS, *, logits_mse=False):
-    """The authors' rounds on copies of the models; their optimizers at the method's own rates."""
+    """The yardstick's rounds on copies of the models; their optimizers at the method's own rates."""
     teacher, student = copy.deepcopy(teacher), copy.deepcopy(student)
-    args = SimpleNamespace(alpha=settings.alpha, beta=settings.beta, temperature=settings.temperature,
-                           logits_mse=logits_mse, assume_s_step_size=settings.pilot_learning_rate,
-                           max_grad_norm=settings.max_grad_norm, gradient_accumulation_steps=1)
+    round_settings = RoundSettings(alpha=settings.alpha, beta=settings.beta, temperature=settings.temperature,
+                                   pilot_rate=settings.pilot_learning_rate, max_grad_norm=settings.max_grad_norm,
+                                   logits_mse=logits_mse)
     t_opt, s_opt = adamw(teacher, settings.teacher_learning_rate), adamw(student, 1e-3)
     t_sched, s_sched = schedule(t_opt), schedule(s_opt)
-    criterion = MetaPatientDistillation(teacher.config, student.config, student)
-    order = skip_order(teacher.config, student.config)
-    losses = []
-    for d_step, (b, held) in enumerate(rounds):
-        losses.append(train_round(args, teacher, student, order, criterion, t_opt, t_sched, s_opt, s_sched,
-                                  [(d_step, as_tuple(b))], [as_tuple(held)]))
+    losses = [meta_round(teacher, student, b, [held], round_settings, teacher_optimizer=t_opt,
+                         teacher_schedule=t_sched, student_optimizer=s_opt, student_schedule=s_sched)
+              for b, held in rounds]
     return teacher, student, losses
 
 
@@ -88,9 +81,8 @@ def assert_same_parameters(got_model, expected_model):
 
 @pytest.mark.parametrize("labels", [3, 1], ids=["classification", "regression"])
 def test_two_steps_are_the_authors_two_rounds(labels):
-    """Two whole steps (the first round takes the authors' module forward for the pilot, the
-    second their functional one) against the transcription: both models' parameters, and
-    the losses. For one output the soft term is the authors' `--logits_mse`."""
+    """Two whole steps against the yardstick's two rounds: both models' parameters, and the
+    losses. For one output the soft term is the authors' `--logits_mse`."""
     rounds = [(batch(1, labels=labels), batch(2, size=4, labels=labels)),
               (batch(3, labels=labels), batch(4, size=4, labels=labels))]
     teacher, student = models(labels)
@@ -111,7 +103,7 @@ def test_two_steps_are_the_authors_two_rounds(labels):
 
 
 def test_the_teacher_rate_and_the_clipping_matter():
-    """The golden test can fail: at the loop's teacher rate, or without clipping, the authors'
+    """The golden test can fail: at the loop's teacher rate, or without clipping, the yardstick's
     round leaves both models elsewhere (both gradients are clipped at SETTINGS' norm)."""
     rounds = [(batch(1), batch(2, size=4))]
     teacher, student = models(dropout=0.0)

@@ -1,11 +1,11 @@
-"""PESF-KD's step (pipeline/distill/pesfkd.py) against the reference's model, loss and update
-transcribed (reference/pesfkd.py), in float64 on tiny BERTs with dropout on; which models it
-trains; regression; and the adapted teacher's round trip through Accelerate's checkpoints."""
+"""PESF-KD's step (pipeline/distill/pesfkd.py) against the yardstick's model, loss and update
+(reference/pesfkd.py), in float64 on tiny BERTs with dropout on; which models it trains;
+regression; and the adapted teacher's round trip through Accelerate's checkpoints."""
 
 from __future__ import annotations
 
 import copy
-from types import SimpleNamespace
+from dataclasses import replace
 
 import pytest
 import torch
@@ -22,7 +22,7 @@ from reference import pesfkd as reference
 # The reference's defaults, with a bottleneck of 4 for a 16-wide teacher.
 SETTINGS = PesfkdSettings(alpha_kd=0.5, temperature=5.0, beta=100.0, adapter_size=4, freeze_teacher_encoder=False,
                           max_grad_norm=1.0)
-ARGS = SimpleNamespace(alpha=0.5, beta=100.0, temperature=5.0, logits_mse=False, max_seq_length=9, max_grad_norm=1.0)
+WEIGHTS = reference.PesfWeights(alpha=0.5, beta=100.0, temperature=5.0, max_grad_norm=1.0)
 
 
 def optimizer(model):
@@ -41,17 +41,13 @@ def reference_models(ctx: StepContext):
     """The reference's teacher (its adapter holding ours) and student, on copies of the weights."""
     adapted, student = copy.deepcopy(ctx.teacher), copy.deepcopy(ctx.student)
     labels = student.config.num_labels
-    adapter = reference.Adapter(16, SETTINGS.adapter_size, labels).to(torch.float64)
+    adapter = reference.LogitAdapter(16, SETTINGS.adapter_size, labels).to(torch.float64)
     adapter.load_state_dict(adapted.adapter.state_dict())
-    t_model = reference.BertForSequenceClassification(adapted.model.bert, adapted.model.dropout,
-                                                      adapted.model.classifier, labels, adapter)
-    s_model = reference.BertForSequenceClassification(student.bert, student.dropout, student.classifier, labels)
+    t_model = reference.PooledClassifier(adapted.model.bert, adapted.model.classifier,
+                                         adapted.model.dropout.p, adapter)
+    s_model = reference.PooledClassifier(student.bert, student.classifier, student.dropout.p)
     t_model.eval(), s_model.eval()  # as `from_pretrained` leaves them
     return t_model, s_model
-
-
-def as_batch(b):
-    return b["input_ids"], b["attention_mask"], b["token_type_ids"], b["labels"]
 
 
 def assert_same_weights(adapted: AdaptedTeacher, student, t_model, s_model):
@@ -71,20 +67,15 @@ def test_whole_steps_match_the_reference_update():
     """Two whole steps at the reference's defaults (α 0.5, τ 5, β 100, student clipped at 1)."""
     ctx = context()
     t_model, s_model = reference_models(ctx)
-    (t_opt, t_sched), (s_opt, s_sched) = optimizer(t_model), optimizer(s_model)
-    config = SimpleNamespace(num_hidden_layers=4, hidden_size=16), SimpleNamespace(num_hidden_layers=2, hidden_size=16)
-    order = reference.skip_order(*config)
-    criterion = reference.MetaPatientDistillation(*config)
+    t_updater, s_updater = optimizer(t_model), optimizer(s_model)
     for i in range(2):
         b = batch(10 + i)
         torch.manual_seed(i)
-        loss, train_loss, soft_loss, pkd, norm = reference.train_step(ARGS, t_model, s_model, order, criterion,
-                                                                      as_batch(b), s_opt, s_sched, t_opt, t_sched)
-        assert norm > ARGS.max_grad_norm and pkd > 0  # clipping and PKD both take part
+        expected, norm = reference.training_step(t_model, s_model, b, WEIGHTS, s_updater, t_updater)
+        assert norm > WEIGHTS.max_grad_norm and expected["pkd_loss"] > 0  # clipping and PKD both take part
         torch.manual_seed(i)
         losses = Pesfkd().step(ctx, b, None)
-        assert losses == pytest.approx({"loss": loss, "task_loss": train_loss, "soft_loss": soft_loss,
-                                        "pkd_loss": pkd}, rel=1e-12)
+        assert losses == pytest.approx(expected, rel=1e-12)
     assert not ctx.teacher.training and ctx.student.training
     assert_same_weights(ctx.teacher, ctx.student, t_model, s_model)
 
@@ -113,10 +104,10 @@ def test_which_models_train(freeze):
 
 
 def test_the_references_freeze_line_freezes_nothing():
-    ctx = context()
-    wrapped = SimpleNamespace(module=ctx.teacher.model, named_parameters=ctx.teacher.named_parameters)
-    reference.teacher_optimizer_grouped_parameters(wrapped, SimpleNamespace(weight_decay=0.0), 1e-5)
-    assert all(p.requires_grad for p in ctx.teacher.parameters())
+    t_model, _ = reference_models(context())
+    groups = reference.teacher_parameter_groups(t_model, weight_decay=0.0, lr=1e-5)
+    assert sorted(map(id, groups[0]["params"] + groups[1]["params"])) == sorted(map(id, t_model.parameters()))
+    assert all(p.requires_grad for p in t_model.parameters())
 
 
 def test_regression_pulls_both_outputs_together():
@@ -125,16 +116,13 @@ def test_regression_pulls_both_outputs_together():
     ctx = context(settings, labels=1, dropout=0.0)
     t_model, s_model = reference_models(ctx)
     b = batch(4, labels=1)
-    config = SimpleNamespace(num_hidden_layers=4, hidden_size=16), SimpleNamespace(num_hidden_layers=2, hidden_size=16)
-    _, their_soft, _ = reference.MetaPatientDistillation(*config)(
-        t_model, s_model, None, b["input_ids"], b["token_type_ids"], b["attention_mask"], b["labels"],
-        SimpleNamespace(**{**vars(ARGS), "beta": 0.0}), teacher_grad=True)
+    their_soft = reference.pesf_losses(t_model, s_model, b, replace(WEIGHTS, beta=0.0))["soft_loss"]
     assert their_soft.item() == 0.0
 
     (t_opt, _), (s_opt, _) = optimizer(t_model), optimizer(s_model)
     s_model.train()
-    _, t, _ = t_model(b["input_ids"], b["attention_mask"], b["token_type_ids"], labels=b["labels"])
-    _, s, _ = s_model(b["input_ids"], b["attention_mask"], b["token_type_ids"], labels=b["labels"])
+    inputs = {k: b[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+    t, s = t_model(**inputs).logits, s_model(**inputs).logits
     soft = F.mse_loss(t, s)
     assert soft.item() > 0
     task = F.mse_loss(s.view(-1), b["labels"]) + F.mse_loss(t.view(-1), b["labels"])

@@ -1,5 +1,5 @@
-"""PKD's step against its authors' loss transcribed (reference/pkd.py) and a plain AdamW step, in
-float64 on tiny BERTs; its layer map; its patient term; regression."""
+"""PKD's step against the yardstick of its authors' loss (reference/pkd.py) and a plain AdamW
+step, in float64 on tiny BERTs; its layer map; its patient term; regression."""
 
 from __future__ import annotations
 
@@ -13,12 +13,9 @@ from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.pkd import Pkd, default_layer_map, patient_loss
 from pipeline.settings.methods import PkdSettings
-from reference.pkd import patience_loss, training_loss
+from reference.pkd import patient_distance, pkd_step_loss
 
 SETTINGS = PkdSettings(alpha_kd=0.7, temperature=3.0, beta=50.0, layer_map=None)
-# The reference's nn.KLDivLoss(reduction='mean') warns that it averages over classes too: that is
-# the behaviour being reproduced.
-pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss:UserWarning")
 
 
 def context(teacher, student, settings=SETTINGS):
@@ -47,8 +44,7 @@ def test_patient_loss_is_the_references_on_the_mapped_cls_states():
     student = tuple(torch.randn(5, 7, 16, generator=generator, dtype=torch.float64) for _ in range(4))
     teacher = tuple(torch.randn(5, 7, 16, generator=generator, dtype=torch.float64) for _ in range(7))
     layer_map = [2, 3, 6]
-    expected = patience_loss(torch.stack([teacher[t][:, 0] for t in layer_map], dim=1),
-                             torch.stack([student[j][:, 0] for j in (1, 2, 3)], dim=1), normalized_patience=True)
+    expected = patient_distance([student[j][:, 0] for j in (1, 2, 3)], [teacher[t][:, 0] for t in layer_map])
     torch.testing.assert_close(patient_loss(student, teacher, layer_map), expected, rtol=1e-14, atol=0)
     # Only the [CLS] position counts.
     moved = tuple(h.clone() for h in student)
@@ -71,10 +67,10 @@ def reference_step(teacher, student, opt, sched, b, settings):
         t = teacher(**inputs(b), output_hidden_states=True)
     student.train()
     s = student(**inputs(b), output_hidden_states=True)
-    fc_layer_idx = ",".join(str(layer - 1) for layer in default_layer_map(len(t.hidden_states) - 1,
-                                                                           len(s.hidden_states) - 1))
-    loss = training_loss(s.hidden_states[1:], s.logits, b["labels"], t.logits, t.hidden_states[1:], fc_layer_idx,
-                         T=settings.temperature, alpha=settings.alpha_kd, beta=settings.beta)
+    # The authors' `fc_layer_idx` is 0-based over the encoder layers (no embeddings).
+    teacher_indices = [layer - 1 for layer in default_layer_map(len(t.hidden_states) - 1, len(s.hidden_states) - 1)]
+    loss = pkd_step_loss(s.hidden_states[1:], s.logits, b["labels"], t.hidden_states[1:], t.logits, teacher_indices,
+                         tau=settings.temperature, alpha=settings.alpha_kd, beta=settings.beta)
     opt.zero_grad()
     loss.backward()
     opt.step()
@@ -128,7 +124,7 @@ def test_regression_distils_by_mean_squared_errors():
         t = teacher(**inputs(b), output_hidden_states=True)
     s = ref_student(**inputs(b), output_hidden_states=True)
     a = SETTINGS.alpha_kd
-    pt = patience_loss(t.hidden_states[2][:, None, 0], s.hidden_states[1][:, None, 0], normalized_patience=True)
+    pt = patient_distance([s.hidden_states[1][:, 0]], [t.hidden_states[2][:, 0]])
     loss = (a * (s.logits[:, 0] - t.logits[:, 0]).square().mean() + (1 - a) * (s.logits[:, 0] - b["labels"]).square().mean()
             + SETTINGS.beta * pt)
     loss.backward()

@@ -1,5 +1,5 @@
-"""SKD's step against PaddleClas's SKDLoss transcribed (reference/skd.py) and a plain AdamW step,
-in float64 on tiny BERTs; the two-class caveat; regression."""
+"""SKD's step against the yardstick of PaddleClas's SKDLoss (reference/skd.py) and a plain AdamW
+step, in float64 on tiny BERTs; the two-class caveat; regression."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.skd import Skd, skd_loss, spherical
 from pipeline.settings.methods import SkdSettings
-from reference.skd import SKDLoss
+from reference.skd import skd_step_loss
 
 SETTINGS = SkdSettings(alpha_kd=0.8, temperature=2.0, multiplier=2.0)
 
@@ -27,7 +27,6 @@ def test_two_steps_are_paddleclas_skd_loss_and_a_plain_adamw_step():
     ref_teacher, ref_student = copy.deepcopy(teacher), copy.deepcopy(student)
     ref_opt = optimizer(ref_student)
     ref_sched = get_linear_schedule_with_warmup(ref_opt, 0, 10)
-    criterion = SKDLoss(temperature=SETTINGS.temperature, multiplier=SETTINGS.multiplier, alpha=SETTINGS.alpha_kd)
     teacher_before = params(teacher)
     for seed in (1, 2):
         b = batch(seed)
@@ -36,7 +35,8 @@ def test_two_steps_are_paddleclas_skd_loss_and_a_plain_adamw_step():
             t = forward(ref_teacher, b)
         ref_student.train()
         ref_opt.zero_grad()
-        criterion(forward(ref_student, b), t, b["labels"]).backward()
+        skd_step_loss(forward(ref_student, b), t, b["labels"], temperature=SETTINGS.temperature,
+                      multiplier=SETTINGS.multiplier, alpha=SETTINGS.alpha_kd).backward()
         ref_opt.step()
         ref_sched.step()
         losses = Skd().step(ctx, b, None)

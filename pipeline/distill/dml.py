@@ -19,7 +19,7 @@ Follows YingZhangDUT/Deep-Mutual-Learning (TensorFlow), `train_models.py`:
   built with `is_training=True`, so the peer's prediction comes from a train-mode forward
   (dropout on), here too; within each call net 0 runs before net 1, as here (the teacher is
   net 0), which keeps dropout's random stream in the reference's order.
-  `reference/dml.py` transcribes both; tests/test_dml.py compares whole steps with it.
+  `reference/dml.py` re-implements both; tests/test_dml.py compares whole steps with it.
 
 Departures:
 - Both updates use the same batch, as the paper's Algorithm 1 does. In the TF code each

@@ -20,8 +20,9 @@ layers j·⌊T/S⌋, the reference's `--select skip`), skipped when β = 0, as t
 Reference: JetRunner/MetaDistil @80e60c1, nlp/run_glue_distillation_meta.py `train` (lines
 170-335: steps 1-3; train/eval modes at 179-180, 232 and 291-292; clipping at 263 and 325) and
 nlp/distillation_meta.py `MetaPatientDistillation` (the loss; `s_prime_forward`, whose
-`is_train=False` puts S' in eval mode). Transcribed in reference/metadistil.py; tests/
-test_metadistil.py compares whole steps with it in float64. What the reference does that is
+`is_train=False` puts S' in eval mode). reference/metadistil.py computes the same round
+independently (a deep-copied pilot, every loss term written out); tests/test_metadistil.py
+compares whole steps with it in float64. What the reference does that is
 easy to miss, and is followed: the teacher runs in eval mode in the pilot, so its meta gradient
 is taken through an eval-mode forward (its `t_model.train()` at line 232 comes after the teacher's
 only graph was built); the pilot step is plain SGD whatever the student's optimizer; both

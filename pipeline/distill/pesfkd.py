@@ -23,7 +23,8 @@ Follows 1170300319/PESF-KD (nlp/):
   train mode (`#t_model.eval()` is commented out, and `from_pretrained` leaves a model in
   eval mode), so the teacher, adapter included, runs without dropout, here too; the loss as
   `real_loss`; `clip_grad_norm_` on the student only; student step, then teacher step.
-  `reference/pesfkd.py` transcribes it; tests/test_pesfkd.py compares whole steps with it.
+  `reference/pesfkd.py` implements that behaviour independently, in float64;
+  tests/test_pesfkd.py compares whole steps with it.
 
 What trains. The reference means to freeze the teacher's encoder (l.91-92,
 `for p in model.module.bert.parameters(): p.required_grad = False`), but `required_grad` is a

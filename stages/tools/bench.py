@@ -7,8 +7,9 @@
 Prints one JSON line: `<method>_step_s` (median), `<method>_over_kd`, `<method>_examples_per_s`
 and `<method>_peak_mb` (peak RSS of a process running only that method, or CUDA max allocated)
 for every method (lgtm: the default, faithful mode), lgtm_fast, lgtm_influence (lgtm on a step
-that logs every sample's influence) and lgtm_authors (their code, transcribed);
-`lgtm_over_authors`, the default step against theirs (the same update),
+that logs every sample's influence) and lgtm_authors (the authors' computation as their code
+does it, reference/lgtm_authors.py); `lgtm_over_authors`, the default step against theirs (the
+same update),
 `lgtm_over_metadistil`, against the meta-distillation the paper says LGTM is cheaper than, and
 `influence_logging_overhead`, what logging the influence adds to a logged step (a fraction of
 lgtm's step), with `influence_logging_overhead_amortized`, that over `--influence-every` steps.
