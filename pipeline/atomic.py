@@ -51,6 +51,20 @@ def replace(source: Path, path: Path) -> None:
 
 
 @contextmanager
+def _temporary_sibling(path: Path) -> Iterator[Path]:
+    """A name beside `path` (on its file system, so that a rename moves it into place), with
+    nothing there yet; whatever is left there on exit is deleted."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
+    tmp = path.parent / f".{path.name}{_TMP_MARK}{os.getpid()}"
+    try:
+        yield tmp
+    finally:
+        if tmp.exists():
+            _remove(tmp)
+
+
+@contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of `path` to write a file or directory into.
 
@@ -58,15 +72,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     it was. A directory that already exists is replaced whole, never merged.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
-    tmp = path.parent / f".{path.name}{_TMP_MARK}{os.getpid()}"
-    try:
+    with _temporary_sibling(path) as tmp:
         yield tmp
         replace(tmp, path)
-    finally:
-        if tmp.exists():
-            _remove(tmp)
+
+
+@contextmanager
+def staging_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new, empty directory beside `path` to build its next version in, deleted on exit
+    with whatever is still in it. Nothing is moved: the caller `replace`s `path`, or parts of
+    it, with what it built, once all of it is built."""
+    with _temporary_sibling(Path(path)) as tmp:
+        tmp.mkdir()
+        yield tmp
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

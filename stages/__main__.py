@@ -25,7 +25,18 @@ from stages import (
     train,
 )
 from stages.command import run
-from stages.tools import bench, clean, compare, paper_table, plots_template, predict, scale, score_submission
+from stages.tools import (
+    bench,
+    check,
+    clean,
+    compare,
+    experiments,
+    paper_table,
+    plots_template,
+    predict,
+    scale,
+    score_submission,
+)
 
 app = typer.Typer(
     name="lgtm",
@@ -41,9 +52,9 @@ for name, module in (("params", params), ("download", download), ("pretrained", 
                      ("distill-anchors", distill_anchors), ("evaluate", evaluate), ("table", table), ("plots", plots),
                      ("influence", influence)):
     app.command(name, rich_help_panel="DVC stages")(module.main)
-for name, module in (("predict", predict), ("clean", clean), ("plots-template", plots_template), ("bench", bench),
-                     ("scale", scale), ("compare", compare), ("paper-table", paper_table),
-                     ("score-submission", score_submission)):
+for name, module in (("check", check), ("predict", predict), ("clean", clean), ("plots-template", plots_template),
+                     ("bench", bench), ("scale", scale), ("compare", compare), ("experiments", experiments),
+                     ("paper-table", paper_table), ("score-submission", score_submission)):
     app.command(name, rich_help_panel="Tools (not stages)")(module.main)
 
 

@@ -23,12 +23,13 @@ def configure_logging() -> None:
 
 
 def run(app: typer.Typer) -> None:
-    """Run a command line, turning the project's errors into one line and an exit status."""
+    """Run a command line, turning the project's errors into one line per problem and an exit status."""
     configure_logging()
     try:
         app()
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        # One line per problem (a params file may have several), each marked as an error.
+        print("\n".join(f"error: {line}" for line in str(error).splitlines()), file=sys.stderr)
         raise SystemExit(2) from None
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)

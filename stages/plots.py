@@ -3,8 +3,9 @@
     python -m stages.plots
 
 Reads the training stages' DVCLive logs (live/RUN/TASK/) and writes plots/TASK/dev.csv (each
-run's selection metric at each evaluation, students and teachers) and plots/TASK/loss.csv (the
-training losses), which dvc.yaml's `plots` draws with the template .dvc/plots/overlay.json.
+run's selection metric at each evaluation, students and teachers, the checkpoint the run keeps
+marked) and plots/TASK/loss.csv (the training losses), which dvc.yaml's `plots` draws with the
+template .dvc/plots/overlay.json.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 import pytest
 
-from pipeline.atomic import atomic_path, write_json
+from pipeline.atomic import atomic_path, replace, staging_dir, write_json
 
 
 def test_file_appears_only_when_complete(tmp_path):
@@ -69,3 +69,20 @@ def test_a_checkpoint_replacement_killed_half_way_is_recovered(tmp_path, new_one
         write_checkpoint(checkpoints.latest, 8)
     assert checkpoints.find().step == (8 if new_one_in_place else 4)
     assert not aside.exists()
+
+
+def test_a_staging_directory_is_built_beside_and_removed_whatever_happens(tmp_path):
+    target = tmp_path / "glue"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError), staging_dir(target) as staged:
+        assert staged.parent == tmp_path and not any(staged.iterdir())
+        (staged / "new.txt").write_text("new")
+        raise RuntimeError("a bad file half-way")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["glue"]
+    assert [p.name for p in target.iterdir()] == ["old.txt"]
+    with staging_dir(target) as staged:
+        (staged / "new.txt").write_text("new")
+        replace(staged, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["glue"]
+    assert [p.name for p in target.iterdir()] == ["new.txt"]

@@ -58,6 +58,7 @@ LOWER = {
     "pipeline.hub": {"pipeline.errors"},
     "pipeline.glue": {"pipeline.errors", "pipeline.atomic", "pipeline.hub"},
     "pipeline.settings": {"pipeline.errors", "pipeline.glue"},
+    "pipeline.preflight": {"pipeline.errors", "pipeline.hub", "pipeline.glue", "pipeline.settings"},
     "pipeline.optim": {"pipeline.settings"},
     "pipeline.models": {"pipeline.errors", "pipeline.hub", "pipeline.parallel", "pipeline.glue", "pipeline.settings",
                         "pipeline.optim"},
@@ -72,7 +73,7 @@ LOWER = {
     "stages": {"pipeline", "benchmarks"},
 }
 TORCH_FREE = ("pipeline.errors", "pipeline.atomic", "pipeline.parallel", "pipeline.compare", "pipeline.hub", "pipeline.glue",
-              "pipeline.settings", "pipeline.reporting")
+              "pipeline.settings", "pipeline.preflight", "pipeline.reporting")
 HEAVY = ("torch", "transformers", "accelerate", "dvclive")
 
 

@@ -236,6 +236,11 @@ def test_plots_render_offline(repo, first_repro, tmp_path):
                           "--proxy-server=127.0.0.1:9", "--dump-dom", (tmp_path / "plots/index.html").as_uri()],
                          capture_output=True, text=True, timeout=300).stdout
     assert dom.count('role="graphics-document"') == page.count("vegaEmbed(")
+    # Drawn for a reader: titled with the task and metric, and every run's kept score written out
+    # (the teacher, KD, TAKD, RCO and LGTM).
+    assert ">RTE: accuracy on the held-out split at each evaluation</text>" in dom
+    assert ">RTE: training losses by step</text>" in dom
+    assert len(re.findall(r">\d+\.\d at step \d+( \(\d+ tied\))?</text>", dom)) == 5
 
 
 def test_exp_show_on_a_fresh_clone_has_every_metric(repo, first_repro, tmp_path):

@@ -154,7 +154,11 @@ def test_missing_file_and_missing_task_directory(tmp_path):
 def test_non_utf8_file_names_the_line(tmp_path):
     path = tmp_path / "train.tsv"
     path.write_bytes(b"sentence\tlabel\ngood film\t1\ncaf\xe9 au lait\t0\n")
-    with pytest.raises(InputError, match=rf"{path}:3: not valid UTF-8"):
+    # Line 3, its fourth character: the column, not the byte's offset in the line.
+    with pytest.raises(InputError, match=rf"{path}:3: column 4: byte 0xe9 is not UTF-8"):
+        read(path, "sst2", "train")
+    path.write_bytes(b"sentence\tlabel\nna\xc3\xafve caf\xe9\t0\n")
+    with pytest.raises(InputError, match=rf"{path}:2: column 10: byte 0xe9 is not UTF-8"):
         read(path, "sst2", "train")
 
 

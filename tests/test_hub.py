@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -97,3 +98,64 @@ def test_reachable_hub_reads_every_split(monkeypatch):
     splits = {split.name: examples for split, examples in read_hub_task(TASKS["mnli"], timeout_s=1)}
     assert calls == [("nyu-mll/glue", "mnli")]
     assert set(splits) == {"train", "dev_matched", "dev_mismatched", "test_matched", "test_mismatched"}
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    """A saved model directory as the pretrained stage writes one: config, weights, tokenizer."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from pipeline.models.tiny import train_wordpiece_tokenizer
+
+    tokenizer = train_wordpiece_tokenizer(["the cat sat on the mat ."] * 5, vocab_size=60)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32)
+    BertForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
+@pytest.mark.parametrize(("removed", "problem"), [
+    (("model.safetensors",), "no weights (model.safetensors or pytorch_model.bin)"),
+    (("config.json",), "no config.json"),
+])
+def test_a_model_directory_lacking_a_part_is_refused_where_transformers_would_fail(model_dir, removed, problem):
+    """The params check reads only file names (it loads no model library); each part it asks
+    for is one that from_pretrained fails without."""
+    from transformers import AutoModelForSequenceClassification
+
+    from pipeline.hub import require_model
+
+    require_model(str(model_dir), timeout_s=1, key="model.student.name")
+    AutoModelForSequenceClassification.from_pretrained(model_dir)
+    for name in removed:
+        (model_dir / name).unlink()
+    with pytest.raises(InputError, match=rf"^model\.student\.name: {model_dir}: not a model directory: {re.escape(problem)}$"):
+        require_model(str(model_dir), timeout_s=1, key="model.student.name")
+    with pytest.raises((OSError, ValueError)):
+        AutoModelForSequenceClassification.from_pretrained(model_dir)
+
+
+def test_a_model_directory_without_its_vocabulary_is_refused_where_transformers_builds_an_empty_one(model_dir):
+    """Without tokenizer.json, transformers 5 builds, silently, a tokenizer of the special
+    tokens alone: every word would be [UNK]."""
+    from transformers import AutoTokenizer
+
+    from pipeline.hub import require_model
+
+    assert len(AutoTokenizer.from_pretrained(model_dir)) > 5
+    (model_dir / "tokenizer.json").unlink()
+    with pytest.raises(InputError, match=r": not a model directory: no tokenizer \(tokenizer\.json, or a vocabulary "
+                                         r"such as vocab\.txt\)$"):
+        require_model(str(model_dir), timeout_s=1, key="model.student.name")
+    assert len(AutoTokenizer.from_pretrained(model_dir)) == 5
+
+
+@pytest.mark.parametrize(("name", "hub_id"), [
+    ("bert-base-uncased", True), ("google/bert_uncased_L-6_H-768_A-12", True),
+    ("/nonexistent/dir", False), ("./model", False), ("../model", False), ("runs/lgtm/rte", False), ("~/model", False),
+])
+def test_a_name_is_a_hub_id_only_in_the_hub_s_form(name, hub_id):
+    from pipeline.hub import is_hub_id
+
+    assert is_hub_id(name) == hub_id

@@ -3,8 +3,10 @@ overlay files from DVCLive's logs, and the plot template DVC fills with them."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +17,7 @@ import yaml
 from conftest import REPO
 
 from pipeline.errors import InputError
-from pipeline.reporting.overlays import dev_rows, loss_rows, read_log, thin, write_overlays
+from pipeline.reporting.overlays import dev_rows, kept_step, loss_rows, read_log, thin, write_overlays
 from pipeline.reporting.summary_metrics import summary
 
 TEMPLATE = REPO / ".dvc/plots/overlay.json"
@@ -39,7 +41,7 @@ def live(tmp_path) -> Path:
     tsv(root / "finetune-teacher/mrpc" / metrics / "train/student_lr.tsv", "student_lr", [(1, 1e-4), (2, 1e-4)])
     tsv(root / "takd-assistant/mrpc" / metrics / "eval/student/f1.tsv", "f1", [(4, 0.625)])
     tsv(root / "takd-assistant/mrpc" / metrics / "train/student_loss.tsv", "student_loss", [(1, 0.25)])
-    tsv(root / "takd/mrpc" / metrics / "eval/student/f1.tsv", "f1", [(4, 0.5)])
+    tsv(root / "takd/mrpc" / metrics / "eval/student/f1.tsv", "f1", [(4, 0.75)])  # ties the teacher
     tsv(root / "takd/mrpc" / metrics / "train/student_loss.tsv", "student_loss", [(1, 2.0)])
     tsv(root / "lgtm/mrpc" / metrics / "eval/student/f1.tsv", "f1", [(2, 0.25), (4, 0.375)])
     tsv(root / "lgtm/mrpc" / metrics / "eval/teacher/f1.tsv", "f1", [(2, 0.875), (4, 1.0)])
@@ -56,14 +58,23 @@ def test_read_log_gives_steps_and_values(live):
 
 
 def test_dev_rows_hold_every_students_and_teachers_selection_metric(live):
-    rows = [(r["step"], r["run"], r["model"], r["f1"]) for r in dev_rows(live, RUNS, "mrpc")]
+    rows = [(r["step"], r["run"], r["model"], r["kept"], r["f1"]) for r in dev_rows(live, RUNS, "mrpc")]
     assert rows == [
         # The teacher alone is the Teacher run's teacher; its accuracy (not MRPC's selection metric) is left out.
-        (2, "Teacher", "teacher", 0.5), (4, "Teacher", "teacher", 0.75),
-        (4, "TAKD", "student", 0.5), (4, "TAKD", "assistant", 0.625),
-        (2, "LGTM", "student", 0.25), (4, "LGTM", "student", 0.375),
-        (2, "LGTM", "teacher", 0.875), (4, "LGTM", "teacher", 1.0),
+        (2, "Teacher", "teacher", 0, 0.5), (4, "Teacher", "teacher", 1, 0.75),
+        # Only the model the results table reports has a kept checkpoint: not TAKD's assistant, nor
+        # LGTM's teacher, whose best score is higher than its student's.
+        (4, "TAKD", "student", 1, 0.75), (4, "TAKD", "assistant", 0, 0.625),
+        (2, "LGTM", "student", 0, 0.25), (4, "LGTM", "student", 1, 0.375),
+        (2, "LGTM", "teacher", 0, 0.875), (4, "LGTM", "teacher", 0, 1.0),
     ]
+
+
+def test_the_kept_checkpoint_is_the_first_with_the_best_score():
+    # The training loop replaces its checkpoint only on a strictly better score.
+    assert kept_step([(25, 0.5), (50, 0.875), (63, 0.875)]) == 50
+    assert kept_step([(25, 0.875), (50, 0.0), (63, 0.5)]) == 25  # not the last evaluation
+    assert kept_step([]) is None
 
 
 def test_loss_rows_name_each_loss_for_the_model_it_trains(live):
@@ -89,8 +100,8 @@ def test_write_overlays_writes_a_tidy_csv_per_task_and_chart(live, tmp_path):
     written = write_overlays(live, ["lgtm"], ["mrpc"], tmp_path / "plots")
     assert written == [tmp_path / "plots/mrpc/dev.csv", tmp_path / "plots/mrpc/loss.csv"]
     # The quantity is the last column, named for what it is: DVC plots it when dvc.yaml names no y.
-    assert written[0].read_text() == ("step,run,model,f1\n2,LGTM,student,0.25\n4,LGTM,student,0.375\n"
-                                      "2,LGTM,teacher,0.875\n4,LGTM,teacher,1.0\n")
+    assert written[0].read_text() == ("step,run,model,kept,f1\n2,LGTM,student,0,0.25\n4,LGTM,student,1,0.375\n"
+                                      "2,LGTM,teacher,0,0.875\n4,LGTM,teacher,0,1.0\n")
     assert written[1].read_text().splitlines()[:2] == ["step,run,name,loss", "1,LGTM,student_loss,3.0"]
 
 
@@ -137,11 +148,22 @@ def test_template_is_a_vega_lite_spec_with_dvcs_anchors():
     template = json.loads(TEMPLATE.read_text())
     assert template["data"] == {"values": "<DVC_METRIC_DATA>"}
     text = TEMPLATE.read_text()
-    for anchor in ("<DVC_METRIC_X>", "<DVC_METRIC_Y>", "<DVC_METRIC_TITLE>"):
+    for anchor in ("<DVC_METRIC_X>", "<DVC_METRIC_Y>"):
         assert anchor in text
-    # DVC's colour anchor would colour by revision: the template colours by run itself.
-    assert "<DVC_METRIC_COLOR>" not in text and template["spec"]["encoding"]["color"]["field"] == "run"
-    assert template["facet"]["column"]["field"] == "rev"  # DVC's field: a panel per revision
+    # DVC's colour anchor would colour by revision: the template colours by run (or loss) itself,
+    # and its title anchor would title each chart with the file's path: the template writes its own.
+    assert "<DVC_METRIC_COLOR>" not in text and "<DVC_METRIC_TITLE>" not in text
+    assert {channel["field"] for channel in find_key(template, "color") if isinstance(channel, dict)} == {"run", "name"}
+
+
+def find_key(spec, key: str) -> list:
+    """Every value of `key` anywhere in a nested Vega-Lite spec."""
+    if isinstance(spec, dict):
+        return [value for name, value in spec.items() if name == key] + \
+            [found for value in spec.values() for found in find_key(value, key)]
+    if isinstance(spec, list):
+        return [found for value in spec for found in find_key(value, key)]
+    return []
 
 
 def test_dvc_render_fills_the_template(live, tmp_path):
@@ -155,22 +177,19 @@ def test_dvc_render_fills_the_template(live, tmp_path):
     spec = VegaRenderer(points, "plots/mrpc/dev.csv", template=str(TEMPLATE), x="step", y="f1",
                         title="plots/mrpc/dev.csv").get_filled_template()
     assert "<DVC_METRIC" not in json.dumps(spec)
-    assert spec["data"]["values"][0] == {"step": "2", "run": "Teacher", "model": "teacher", "f1": "0.5",
+    assert spec["data"]["values"][0] == {"step": "2", "run": "Teacher", "model": "teacher", "kept": "0", "f1": "0.5",
                                          "rev": "workspace"}
-    assert spec["spec"]["encoding"]["y"] == {"field": "f1", "type": "quantitative", "title": "f1",
-                                             "scale": {"zero": False}}
+    assert {"calculate": "toNumber(datum['f1'])", "as": "y"} in spec["transform"]
 
 
-@pytest.mark.slow
-def test_dvc_shows_the_summary_first_and_an_overlay_per_task(live, metrics, tmp_path):
-    """dvc.yaml's top-level metrics and plots in a scratch repository: `dvc exp show` leads with
-    summary.json, and `dvc plots show` draws each file of plots/ with the overlay, its last
-    column against the step."""
+def dvc_project(tmp_path: Path):
+    """A scratch git and DVC repository with dvc.yaml's top-level metrics and plots, the overlay
+    template and the offline page; and a function that runs a command in it and returns stdout."""
     project = yaml.safe_load((REPO / "dvc.yaml").read_text())
-    assert project["metrics"][0] == "metrics/summary.json"
     repo = tmp_path / "repo"
     repo.mkdir()
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(REPO)}
 
     def sh(*args: str) -> str:
         result = subprocess.run(args, cwd=repo, capture_output=True, text=True, env=env, timeout=120)
@@ -181,7 +200,19 @@ def test_dvc_shows_the_summary_first_and_an_overlay_per_task(live, metrics, tmp_
     sh("dvc", "init", "-q")
     (repo / ".dvc/plots").mkdir()
     (repo / ".dvc/plots/overlay.json").write_text(TEMPLATE.read_text())
+    sh(sys.executable, "-m", "stages", "plots-template", "--out", ".dvc/plots-template.html")
+    sh("dvc", "config", "plots.html_template", "plots-template.html")
     (repo / "dvc.yaml").write_text(yaml.safe_dump({"metrics": project["metrics"], "plots": project["plots"]}))
+    return repo, sh
+
+
+@pytest.mark.slow
+def test_dvc_shows_the_summary_first_and_an_overlay_per_task(live, metrics, tmp_path):
+    """dvc.yaml's top-level metrics and plots in a scratch repository: `dvc exp show` leads with
+    summary.json, and `dvc plots show` draws each file of plots/ with the overlay, its last
+    column against the step."""
+    assert yaml.safe_load((REPO / "dvc.yaml").read_text())["metrics"][0] == "metrics/summary.json"
+    repo, sh = dvc_project(tmp_path)
     for run in ("finetune-teacher", "lgtm"):
         shutil.copytree(metrics / run, repo / "metrics" / run)
     (repo / "metrics/summary.json").write_text(json.dumps(summary(metrics, ["finetune-teacher", "lgtm"], ["mnli"])))
@@ -195,6 +226,51 @@ def test_dvc_shows_the_summary_first_and_an_overlay_per_task(live, metrics, tmp_
     assert sorted(plots["data"]) == ["plots/mrpc/dev.csv", "plots/mrpc/loss.csv"]
     dev, loss = (plots["data"][f"plots/mrpc/{name}.csv"][0]["content"] for name in ("dev", "loss"))
     assert {row["run"] for row in dev["data"]["values"]} == {"Teacher", "TAKD", "LGTM"}
-    assert dev["spec"]["encoding"]["x"]["field"] == "step" and dev["spec"]["encoding"]["y"]["field"] == "f1"
-    assert loss["spec"]["encoding"]["y"]["field"] == "loss"
+    assert {"calculate": "toNumber(datum['step'])", "as": "x"} in dev["transform"]
+    assert {"calculate": "toNumber(datum['f1'])", "as": "y"} in dev["transform"]
+    assert {"calculate": "toNumber(datum['loss'])", "as": "y"} in loss["transform"]
     assert {row["name"] for row in loss["data"]["values"]} == {"teacher_loss", "student_loss", "assistant_loss"}
+    # The losses: a panel per run, each on its own log scale.
+    assert {"type": "log"} in find_key(loss, "scale")
+    assert {"scale": {"y": "independent"}} in find_key(loss, "resolve")
+    assert {facet["field"] for facet in find_key(loss, "facet")} >= {"panel"}
+
+
+def page_texts(page: Path) -> list[tuple[float, float, str]]:
+    """(x, y, text) of every text the page's charts show, drawn by a headless Chromium offline."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    assert browser, "a headless Chromium is needed to draw the plots page (make chromium)"
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                          "--proxy-server=127.0.0.1:9", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=300).stdout
+    texts = re.findall(r'<text [^>]*transform="translate\(([-\d.]+),([-\d.]+)\)[^"]*"[^>]*>([^<]*)</text>', dom)
+    return [(float(x), float(y), html.unescape(text)) for x, y, text in texts]
+
+
+@pytest.mark.slow
+def test_the_plots_page_shows_each_runs_kept_score_and_readable_losses(live, tmp_path):
+    """`dvc plots show`'s page, drawn: each chart is titled with its task and metric, not a file
+    path; each run's kept score is written out, best first, ties said; the losses are drawn a
+    panel per run on log scales."""
+    repo, sh = dvc_project(tmp_path)
+    write_overlays(live, RUNS, ["mrpc"], repo / "plots")
+    sh("dvc", "plots", "show", "-o", "page")
+    texts = page_texts(repo / "page/index.html")
+    shown = [text for _, _, text in texts]
+    assert "MRPC: F1 on the held-out split at each evaluation" in shown
+    assert "MRPC: training losses by step" in shown
+    assert not [text for text in shown if "plots/" in text]
+    # The ranking: a row per run, its name and its kept checkpoint's score x100 (the results
+    # table's), best first; the Teacher and TAKD tie at 75.0 (in the table's order), LGTM's kept
+    # student scores 37.5 although its teacher reaches 100.
+    labels = [(y, text) for x, y, text in texts if re.fullmatch(r"\d+\.\d at step \d+( \(\d+ tied\))?", text)]
+    rows = [(name, label) for y, label in sorted(labels)
+            for x, name_y, name in texts if name_y == y and name in ("Teacher", "TAKD", "LGTM")]
+    assert rows == [("Teacher", "75.0 at step 4 (2 tied)"), ("TAKD", "75.0 at step 4 (2 tied)"),
+                    ("LGTM", "37.5 at step 4")]
+    # Each run's panel marks its kept checkpoint with its score.
+    assert sorted(text for text in shown if text in ("75.0", "37.5", "100.0")) == ["37.5", "75.0", "75.0"]
+    # The losses: a key naming each, a panel per run (each run's name twice: dev's panels and the
+    # losses'), log scales.
+    assert {"teacher_loss", "student_loss", "assistant_loss"} <= set(shown)
+    assert shown.count("loss (log)") == 3 and shown.count("LGTM") == 3  # its ranking row, and two panels

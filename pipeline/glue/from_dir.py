@@ -61,9 +61,10 @@ def _decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 line = data.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise InputError(
-                    f"{path}:{lineno}: not valid UTF-8 (byte {error.start}); GLUE files are UTF-8"
-                ) from None
+                # The column counts characters, 1-based: the offending byte's offset would not be one.
+                column = len(data[:error.start].decode("utf-8")) + 1
+                raise InputError(f"{path}:{lineno}: column {column}: byte 0x{data[error.start]:02x} "
+                                 "is not UTF-8; GLUE files are UTF-8") from None
             if lineno == 1:
                 line = line.removeprefix("\ufeff")  # MRPC's files start with a byte-order mark
             yield lineno, line.rstrip("\r\n")

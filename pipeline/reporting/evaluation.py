@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.atomic import atomic_path, write_json
+from pipeline.atomic import atomic_path, write_json, write_text
 from pipeline.glue.normalized import read_split
 from pipeline.glue.tasks import Task, test_targets
 from pipeline.reporting.metrics import compute_metrics, majority_label, predictions_from_logits
@@ -46,11 +46,28 @@ def server_files(task: Task, outputs: dict[str, SplitOutput]) -> dict[str, list[
     return files
 
 
+def _server_file_text(rows: list[str]) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
 def write_prediction_files(directory: Path, files: dict[str, list[str]]) -> None:
+    """`directory` replaced whole by the server files `files`: a stage's own output, where a
+    file of an earlier run must not linger."""
     with atomic_path(directory) as tmp:
         tmp.mkdir()
         for name, rows in files.items():
-            (tmp / name).write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+            (tmp / name).write_text(_server_file_text(rows), encoding="utf-8")
+
+
+def add_prediction_files(directory: Path, files: dict[str, list[str]]) -> list[str]:
+    """The server files `files` written into `directory`, which may hold anything else: each
+    file is replaced atomically, and no other file is touched. Returns the names that replaced
+    a file already there."""
+    directory.mkdir(parents=True, exist_ok=True)
+    replaced = [name for name in files if (directory / name).exists()]
+    for name, rows in files.items():
+        write_text(directory / name, _server_file_text(rows))
+    return replaced
 
 
 def evaluate_run(task: Task, run_dir: Path, train_file: Path, *, metrics_path: Path, predictions_dir: Path,

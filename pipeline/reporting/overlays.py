@@ -4,21 +4,21 @@ DVCLive writes one TSV per logged quantity and run (live/RUN/TASK/plots/metrics/
 columns `step` and the quantity's last name), so DVC alone would draw one chart per file.
 This module gathers them into one tidy CSV per task and chart:
 
-- plots/TASK/dev.csv: `step,run,model,METRIC` (METRIC: the task's selection metric, e.g.
+- plots/TASK/dev.csv: `step,run,model,kept,METRIC` (METRIC: the task's selection metric, e.g.
   `accuracy`, `f1`): its value on the selection split (dev unless `held_out.source` is
   train_slice) at each evaluation, of the run's student and, for the methods that train one,
   its teacher. `run` is the results table's row (`LGTM`, `Teacher`, ...); `model` is `student`,
   `teacher`, or `assistant` (TAKD's, from its own run takd-assistant). The teacher fine-tuned
-  alone (finetune-teacher) is the `Teacher` run's `teacher`.
+  alone (finetune-teacher) is the `Teacher` run's `teacher`. `kept` is 1 on the one row per run
+  whose checkpoint the run keeps, the model the results table reports, and 0 elsewhere.
 - plots/TASK/loss.csv: `step,run,name,loss`: each training loss, named for the model it
   trains (finetune-teacher's `student_loss` is `teacher_loss`, TAKD's assistant's
   `assistant_loss`). At most LOSS_POINTS points per curve: longer curves are averaged over
   windows of consecutive steps, each point the window's last step and its mean.
 
 The quantity is each file's last column, which DVC plots when dvc.yaml names no `y`: one
-declaration, `plots/` with the template .dvc/plots/overlay.json, draws every task's two charts.
-The template colours by run and dashes by `model` (students solid, teachers dashed) or, in
-loss.csv, by `name`.
+declaration, `plots/` with the template .dvc/plots/overlay.json, draws every task's two charts
+(the template tells them apart by dev.csv's `model` column; its description says what it draws).
 """
 
 from __future__ import annotations
@@ -61,20 +61,35 @@ def _logs(live_root: Path, run: str, task: str) -> list[tuple[Path, str]]:
     return logs
 
 
+def kept_step(points: list[tuple[int, float]]) -> int | None:
+    """The step of the checkpoint a run keeps: its first evaluation with the best score, as the
+    training loop keeps a new checkpoint only when its score beats the best so far
+    (pipeline/training/loop.py, _evaluate_and_record); None when it never evaluated."""
+    if not points:
+        return None
+    best = max(value for _, value in points)
+    return next(step for step, value in points if value == best)
+
+
 def dev_rows(live_root: Path, runs: list[str], task: str) -> list[dict]:
-    """The rows of plots/TASK/dev.csv: each run's students (and trained teachers) by step."""
+    """The rows of plots/TASK/dev.csv: each run's students (and trained teachers) by step, the
+    kept checkpoint of the model the results table reports marked."""
     metric = TASKS[task].selection_metric
     rows = []
     for run in runs:
-        for live, role in _logs(live_root, run, task):
+        logs = _logs(live_root, run, task)
+        reported = logs[0][1]  # the run's own model: TAKD's assistant and trained teachers are not its row
+        for live, role in logs:
             evaluations = live / "plots" / "metrics" / "eval"
             curves = [(role, evaluations / "student" / f"{metric}.tsv")]
             teacher_log = evaluations / "teacher" / f"{metric}.tsv"
             if teacher_log.is_file():  # only the methods that train their teacher log one
                 curves.append(("teacher", teacher_log))
             for model, path in curves:
-                rows += [{"step": step, "run": run_label(run), "model": model, metric: value}
-                         for step, value in read_log(path)]
+                points = read_log(path)
+                kept = kept_step(points) if model == reported else None
+                rows += [{"step": step, "run": run_label(run), "model": model, "kept": int(step == kept),
+                          metric: value} for step, value in points]
     return rows
 
 
@@ -118,7 +133,7 @@ def write_overlays(live_root: Path, runs: list[str], tasks: list[str], out_dir: 
     method ids, in the table's order: the charts' colours follow it); the paths written."""
     written = []
     for task in tasks:
-        dev_columns = ("step", "run", "model", TASKS[task].selection_metric)
+        dev_columns = ("step", "run", "model", "kept", TASKS[task].selection_metric)
         for name, rows, columns in (("dev.csv", dev_rows(live_root, runs, task), dev_columns),
                                     ("loss.csv", loss_rows(live_root, runs, task), LOSS_COLUMNS)):
             path = out_dir / task / name

@@ -31,7 +31,7 @@ from pipeline.settings.methods import (
     SkdSettings,
     TakdSettings,
 )
-from pipeline.settings.section import Section
+from pipeline.settings.section import Distinct, Section
 
 TaskName = Literal[tuple(TASKS)]
 TrainableTask = Literal[tuple(name for name, task in TASKS.items() if not task.predicted_with)]
@@ -51,7 +51,7 @@ class SyntheticParams(Section):
 class DataParams(Section):
     source: Literal["synthetic", "dir", "hub"]
     glue_dir: str | None
-    tasks: list[TaskName] = Field(min_length=1)
+    tasks: Distinct[TaskName] = Field(min_length=1)
     max_malformed_fraction: float = Field(ge=0.0, le=1.0)
     max_seq_length: int = Field(gt=8)
     synthetic: SyntheticParams
@@ -105,6 +105,11 @@ class ModelParams(Section):
     tiny_vocab_size: int = Field(gt=100)
     tiny_pretraining: TinyPretrainingParams
 
+    def checkpoint_names(self) -> dict[str, str]:
+        """The models read from a directory or the hub (not `tiny`), by the key that names them."""
+        specs = {"model.teacher.name": self.teacher, "model.student.name": self.student}
+        return {key: spec.name for key, spec in specs.items() if not spec.is_tiny}
+
 
 class TrainParams(Section):
     """The training loop and both optimizers, shared by every method."""
@@ -148,8 +153,9 @@ class MethodGroups(Section):
                     raise ValueError(f"methods.{group}: {name} starts from {METHODS[name].starts_from!r}; "
                                      f"list it under methods.{METHODS[name].starts_from}")
         names = [name for group in type(self).model_fields for name in getattr(self, group)]
-        if len(set(names)) != len(names):
-            raise ValueError("methods: a method is listed twice")
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"methods: {', '.join(repeated)} listed twice; list each once")
         if not names:
             raise ValueError("methods: no method to train")
         return self
@@ -189,17 +195,17 @@ class CompareParams(Section):
     """The grid `make compare` runs as DVC experiments (pipeline/compare.py): every seed, student
     learning rate, held-out source and LGTM mode of its preset. No stage reads it."""
 
-    seeds: list[int] = Field(min_length=1)
-    learning_rates: list[float] = Field(min_length=1, description="the student's (train.learning_rate)")
-    held_out: list[Literal["dev", "train_slice"]] = Field(min_length=1)
-    lgtm_modes: list[Literal["faithful", "fast"]] = Field(min_length=1)
+    seeds: Distinct[int] = Field(min_length=1)
+    learning_rates: Distinct[float] = Field(min_length=1, description="the student's (train.learning_rate)")
+    held_out: Distinct[Literal["dev", "train_slice"]] = Field(min_length=1)
+    lgtm_modes: Distinct[Literal["faithful", "fast"]] = Field(min_length=1)
 
 
 class Params(Section):
     preset: Literal["demo", "compare", "paper"]
     seed: int
     hub_timeout_s: float = Field(gt=0.0, le=25.0)
-    tasks: list[TrainableTask] = Field(min_length=1)
+    tasks: Distinct[TrainableTask] = Field(min_length=1)
     methods: MethodGroups
     data: DataParams
     model: ModelParams
@@ -277,22 +283,23 @@ def _describe(error: dict) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "literal_error":
         message = message.replace("Input should be", "expected one of")
-    return f"{location}: {message} (got {got!r})" if location else message
+    if not location or message.startswith((f"{location}:", f"{location}.")):
+        return message  # a section's own check, which names its keys
+    # A whole section as the value says nothing the message does not.
+    return f"{location}: {message}" if isinstance(got, dict) else f"{location}: {message} (got {got!r})"
 
 
 def validate_params(data: object, source: str = "params.yaml") -> Params:
+    """`data` as Params, or an InputError with every problem, one a line, each naming its key."""
     if not isinstance(data, dict):
         raise InputError(f"{source}: expected a mapping of keys, got {type(data).__name__}")
     try:
         return Params.model_validate(data)
     except ValidationError as error:
-        # An unknown key first: a typo also makes the key it misspells missing, and the
-        # unknown key's message names the allowed ones.
+        # Unknown keys first: a typo also makes the key it misspells missing, and the unknown
+        # key's message names the allowed ones.
         errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        first = errors[0]
-        more = len(errors) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise InputError(f"{source}: {_describe(first)}{suffix}") from None
+        raise InputError("\n".join(f"{source}: {_describe(e)}" for e in errors)) from None
 
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -313,14 +320,32 @@ def load_preset(name: str) -> Params:
     return validate_params(compose(f"preset={name}"), f"conf/preset/{name}.yaml")
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def _where_utf8_fails(data: bytes, offset: int) -> str:
+    """Where the byte at `offset`, the first that is not UTF-8, stands, as an editor counts:
+    its line and its column in characters (the bytes before it on its line decode)."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8")) + 1
+    return f"line {line}, column {column}: byte 0x{data[offset]:02x}"
+
+
+def read_params_file(path: str | Path = "params.yaml") -> dict:
+    """params.yaml's keys as written, before any check of what they say."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: not found; run from the repository root, where params.yaml is")
+    data = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: {_where_utf8_fails(data, error.start)} is not UTF-8; save the file as UTF-8") from None
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise InputError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
-    return validate_params(data, str(path))
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    return validate_params(read_params_file(path), str(path))

@@ -130,14 +130,28 @@ def _teacher_input(run: str, paths: RunPaths) -> Path | None:
             "anchors": paths.anchors}.get(METHODS[run].teacher)
 
 
+def learning_rates(params: Params, run: str) -> dict[str, float | None]:
+    """The base rates of the run's optimizers: its student's (finetune-teacher trains the teacher
+    alone, at the teacher's rate) and, for a method that trains its teacher, the teacher's."""
+    method = _method_of(run)
+    student = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
+    step = STEPS[method]()
+    teacher = step.teacher_learning_rate(params.train, params.method_settings(method)) if step.info.trains_teacher \
+        else None
+    return {"student": student, "teacher": teacher}
+
+
 def run_fingerprint(params: Params, task: Task, run: str, paths: RunPaths, processes: int = 1) -> str:
     """What the run's result depends on: the params it reads, its input files, the code, and
     the processes it is split across (the launch's, which a config file may set: the same
     global batch on more processes sums in another order and draws other dropout masks)."""
     method = _method_of(run)
-    settings = {"task": task.name, "run": run, "seed": params.seed, "processes": processes,
-                "train": params.train.model_dump(),
-                "held_out": params.held_out.model_dump(), method: params.method_settings(method).model_dump()}
+    # The two base rates enter as the rates the run uses, not as `train` keys: a change of the
+    # student's rate must not retrain the teacher fine-tuned alone, nor the teacher's rate KD.
+    shared = params.train.model_dump(exclude={"learning_rate", "teacher_learning_rate"})
+    settings = {"task": task.name, "run": run, "seed": params.seed, "processes": processes, "train": shared,
+                "learning_rates": learning_rates(params, run), "held_out": params.held_out.model_dump(),
+                method: params.method_settings(method).model_dump()}
     if run == FINETUNE_TEACHER:
         settings["anchors"] = params.teacher_anchors()
     inputs = [paths.tokenized, paths.pretrained]
@@ -175,9 +189,8 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
                          teacher_best=None, teacher_best_step=None, steps=0, last=None, task=task.name,
                          held_out=params.held_out.source, train_examples=len(train_set),
                          selection_examples=len(selection_set))
-    # finetune-teacher trains the teacher alone, at the teacher's rate.
-    learning_rate = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
     method = _method_of(run)
+    rates = learning_rates(params, run)
 
     with main_writes(paths.run, state) as run_dir, main_writes(paths.live, state) as live_dir, \
             main_writes(paths.anchors if anchors else None, state) as anchors_dir:
@@ -186,7 +199,7 @@ def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSumma
         state.wait_for_everyone()
         result = train(
             STEPS[method](), task=task, student=student, teacher=teacher, tokenizer=tokenizer, data=data,
-            train=params.train, settings=params.method_settings(method), student_learning_rate=learning_rate,
+            train=params.train, settings=params.method_settings(method), student_learning_rate=rates["student"],
             seed=params.seed, checkpoint_steps=params.launch.checkpoint_steps,
             dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints, anchors_dir, run_dir), fingerprint=run_print,
             summary=summary, anchors=anchors,
