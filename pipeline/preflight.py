@@ -1,5 +1,5 @@
 """What the `params` stage checks beyond the keys themselves: that every source params names can
-be used (the GLUE data source, each model directory or hub id), reported all at once.
+be used (the GLUE data source, each model directory, installed package or hub id), reported all at once.
 
 Shared by the stage and by `python -m stages check`, which must say exactly what the stage
 would say; imports no model library (the check must take a second, not ten).
@@ -11,12 +11,19 @@ from pipeline.errors import InputError
 from pipeline.glue.sources import check_source
 from pipeline.glue.tasks import get_task
 from pipeline.hub import model_problems
+from pipeline.models.packaged import resolve_model_name
 from pipeline.settings.params import Params
 
 
 def source_problems(params: Params) -> list[str]:
     """One line per source that cannot be used: the data source first, then each model key."""
-    problems = model_problems(params.model.checkpoint_names(), timeout_s=params.hub_timeout_s)
+    problems, resolved = [], {}
+    for key, name in params.model.checkpoint_names().items():
+        try:  # `package:NAME` is the directory that package installed
+            resolved[key] = resolve_model_name(name)
+        except InputError as error:
+            problems.append(f"{key}: {error}")
+    problems += model_problems(resolved, timeout_s=params.hub_timeout_s)
     try:
         check_source(params.data.source, params.data.glue_dir, [get_task(name) for name in params.data.tasks],
                      hub_timeout_s=params.hub_timeout_s)

@@ -37,6 +37,7 @@ class Source(str, Enum):
     synthetic = "synthetic"
     dir = "dir"
     hub = "hub"
+    rotten_tomatoes = "rotten_tomatoes"
 
 
 def main(
@@ -85,7 +86,8 @@ def write_task(out: Path, glue_task: Task, source: str, glue_dir: str | None, pa
     report = {"task": glue_task.name, "source": source, "splits": {}}
     splits = task_splits(glue_task, source=source, glue_dir=glue_dir, synthetic_data=params.data.synthetic,
                          max_malformed_fraction=params.data.max_malformed_fraction,
-                         hub_timeout_s=params.hub_timeout_s, truth_dir=out / TRUTH_DIR)
+                         hub_timeout_s=params.hub_timeout_s, rotten_tomatoes_seed=params.data.rotten_tomatoes.seed,
+                         truth_dir=out / TRUTH_DIR)
     for split, examples, file_report in splits:
         rows = write_split(split_path(out, split.name), examples)
         entry = {"examples": rows}

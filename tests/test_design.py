@@ -58,7 +58,8 @@ LOWER = {
     "pipeline.hub": {"pipeline.errors"},
     "pipeline.glue": {"pipeline.errors", "pipeline.atomic", "pipeline.hub"},
     "pipeline.settings": {"pipeline.errors", "pipeline.glue"},
-    "pipeline.preflight": {"pipeline.errors", "pipeline.hub", "pipeline.glue", "pipeline.settings"},
+    "pipeline.preflight": {"pipeline.errors", "pipeline.hub", "pipeline.glue", "pipeline.settings",
+                           "pipeline.models"},  # models.packaged alone: torch-free (TORCH_FREE)
     "pipeline.optim": {"pipeline.settings"},
     "pipeline.models": {"pipeline.errors", "pipeline.hub", "pipeline.parallel", "pipeline.glue", "pipeline.settings",
                         "pipeline.optim"},

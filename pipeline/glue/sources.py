@@ -1,4 +1,5 @@
-"""One entry point over the three data sources: synthetic, a GLUE directory, the hub."""
+"""One entry point over the data sources: synthetic, a GLUE directory, the hub, and the Rotten
+Tomatoes snippets in SST-2's layout."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
-from pipeline.glue import from_dir, from_hub, synthetic
+from pipeline.glue import from_dir, from_hub, rotten_tomatoes, synthetic
 from pipeline.glue.from_dir import FileReport
 from pipeline.glue.normalized import Example
 from pipeline.glue.tasks import Split, Task
@@ -23,6 +24,8 @@ def check_source(source: str, glue_dir: str | None, tasks: list[Task], *, hub_ti
     unreachable, or the GLUE directory lacks a task's directory."""
     if source == "hub":
         from_hub.require_glue_hub(hub_timeout_s)
+    elif source == "rotten_tomatoes":
+        rotten_tomatoes.corpus_path()
     elif source == "dir":
         missing = [task.glue_dir for task in tasks if not (Path(glue_dir) / task.glue_dir).is_dir()]
         if missing:
@@ -50,6 +53,7 @@ def task_splits(
     synthetic_data: SyntheticParams,
     max_malformed_fraction: float,
     hub_timeout_s: float,
+    rotten_tomatoes_seed: int = 0,
     truth_dir: Path | None = None,
 ) -> Iterator[tuple[Split, list[Example], FileReport | None]]:
     """Every split of `task` as normalised examples, with the reader's report (none for the hub).
@@ -62,15 +66,14 @@ def task_splits(
         for split, examples in from_hub.read_hub_task(task, timeout_s=hub_timeout_s):
             yield split, examples, None
     elif source == "synthetic":
-        # Written in the original GLUE layout, then read back by the same reader as real files.
-        with tempfile.TemporaryDirectory(prefix="synthetic-glue-") as raw:
-            write_synthetic_glue(raw, [task], synthetic_data)
-            for split, examples, report in from_dir.read_glue_task(raw, task, max_malformed_fraction=max_malformed_fraction):
-                # The temporary directory's name is random: report the file as the layout names it,
-                # so that the same seed writes the same report, and DVC sees the same output.
-                report.path = f"synthetic:{Path(report.path).relative_to(raw)}"
-                yield split, examples, report
-            _copy_truth(Path(raw) / task.glue_dir, truth_dir)
+        yield from _written_then_read(task, "synthetic", lambda raw: write_synthetic_glue(raw, [task], synthetic_data),
+                                      max_malformed_fraction, truth_dir)
+    elif source == "rotten_tomatoes":
+        if task.name != "sst2":
+            raise InputError(f"data.tasks: {task.name}: the rotten_tomatoes source makes sst2 alone")
+        yield from _written_then_read(task, "rotten_tomatoes",
+                                      lambda raw: rotten_tomatoes.write_task(raw, seed=rotten_tomatoes_seed),
+                                      max_malformed_fraction, truth_dir)
     else:  # dir
         if not glue_dir:
             raise InputError("data.glue_dir: a GLUE directory is required for source 'dir' (or pass --glue-dir PATH)")
@@ -78,6 +81,20 @@ def task_splits(
             raise InputError(f"{glue_dir}: GLUE directory not found")
         yield from from_dir.read_glue_task(glue_dir, task, max_malformed_fraction=max_malformed_fraction)
         _copy_truth(Path(glue_dir) / task.glue_dir, truth_dir)
+
+
+def _written_then_read(task: Task, source: str, write, max_malformed_fraction: float,
+                       truth_dir: Path | None) -> Iterator[tuple[Split, list[Example], FileReport]]:
+    """A generated source: `write(raw)` writes the task in the original GLUE layout into a
+    temporary directory, read back by the same reader as real files."""
+    with tempfile.TemporaryDirectory(prefix=f"{source}-glue-") as raw:
+        write(raw)
+        for split, examples, report in from_dir.read_glue_task(raw, task, max_malformed_fraction=max_malformed_fraction):
+            # The temporary directory's name is random: report the file as the layout names it,
+            # so that the same seed writes the same report, and DVC sees the same output.
+            report.path = f"{source}:{Path(report.path).relative_to(raw)}"
+            yield split, examples, report
+        _copy_truth(Path(raw) / task.glue_dir, truth_dir)
 
 
 def _copy_truth(task_dir: Path, truth_dir: Path | None) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pipeline.errors import InputError
 from pipeline.glue.tasks import Task
 from pipeline.hub import require_model
+from pipeline.models.packaged import resolve_model_name
 
 if TYPE_CHECKING:
     from pipeline.settings.params import ModelSpec
@@ -50,15 +51,17 @@ def keep_first_layers(model, n_layers: int, name: str):
 
 
 def load_checkpoint(spec: ModelSpec, *, task: Task, timeout_s: float):
-    """(model, tokenizer) for a hub id or a local directory, with the task's label head."""
+    """(model, tokenizer) for a hub id, a local directory or an installed package's checkpoint
+    (`package:NAME`), with the task's label head."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    require_model(spec.name, timeout_s=timeout_s)
+    name = resolve_model_name(spec.name)
+    require_model(name, timeout_s=timeout_s)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(spec.name)
+        tokenizer = AutoTokenizer.from_pretrained(name)
         # A checkpoint fine-tuned on another label set gets a new head rather than an error.
         model = AutoModelForSequenceClassification.from_pretrained(
-            spec.name, ignore_mismatched_sizes=True, **label_config(task)
+            name, ignore_mismatched_sizes=True, **label_config(task)
         )
     except (OSError, ValueError) as error:
         raise InputError(f"model {spec.name!r}: cannot be loaded as a sequence classifier ({_first_line(error)})") from None

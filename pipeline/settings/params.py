@@ -48,13 +48,20 @@ class SyntheticParams(Section):
     defect_rate: float = Field(ge=0.0, lt=0.5)
 
 
+class RottenTomatoesParams(Section):
+    """The Rotten Tomatoes task (pipeline/glue/rotten_tomatoes.py): which movies go to dev and test."""
+
+    seed: int
+
+
 class DataParams(Section):
-    source: Literal["synthetic", "dir", "hub"]
+    source: Literal["synthetic", "dir", "hub", "rotten_tomatoes"]
     glue_dir: str | None
     tasks: Distinct[TaskName] = Field(min_length=1)
     max_malformed_fraction: float = Field(ge=0.0, le=1.0)
     max_seq_length: int = Field(gt=8)
     synthetic: SyntheticParams
+    rotten_tomatoes: RottenTomatoesParams
 
     @model_validator(mode="after")
     def _dir_needs_path(self) -> DataParams:
@@ -62,9 +69,16 @@ class DataParams(Section):
             raise ValueError("data.glue_dir: required when data.source is 'dir'")
         return self
 
+    @model_validator(mode="after")
+    def _rotten_tomatoes_is_one_task(self) -> DataParams:
+        if self.source == "rotten_tomatoes" and self.tasks != ["sst2"]:
+            raise ValueError("data.tasks: the rotten_tomatoes source makes one task, in SST-2's layout: [sst2]")
+        return self
+
 
 class ModelSpec(Section):
-    """A hub id or local path, or `tiny` (a randomly initialised BERT of the given shape)."""
+    """A hub id, a local path, `package:NAME` (the checkpoint an installed pip package ships,
+    pipeline/models/packaged.py), or `tiny` (a randomly initialised BERT of the given shape)."""
 
     name: str = Field(min_length=1)
     layers: int | None = Field(default=None, gt=0)
