@@ -27,7 +27,7 @@ from dataclasses import asdict
 import torch
 
 from benchmarks.step_time import Shape, random_batch
-from pipeline.distill.lgtm import teacher_gradient
+from pipeline.distill.lgtm_gradient import teacher_gradient
 from pipeline.optim import AdamWHF
 from pipeline.settings.params import load_preset
 

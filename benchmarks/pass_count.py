@@ -22,7 +22,7 @@ from dataclasses import asdict
 import torch
 
 from benchmarks.step_time import Shape, random_batch, random_bert, step_function
-from pipeline.distill.base import model_inputs
+from pipeline.distill.context import model_inputs
 from pipeline.settings.params import load_preset
 
 

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from pipeline.distill.base import Method
-from pipeline.distill.steps import STEPS
-from pipeline.settings.methods import METHODS as REGISTRY
+from pipeline.methods.base import Method
+from pipeline.methods.registry import STEPS
+from pipeline.methods.registry import METHODS as REGISTRY
 from pipeline.settings.params import load_preset
 from pipeline.training.loop import setup
 from reference.lgtm_authors import KdWeights, lgtm_iteration
@@ -100,7 +100,7 @@ def step_function(name: str, shape: Shape, precision: str, device: str):
     accelerator = Accelerator(mixed_precision=precision, cpu=device == "cpu")
     student, teacher = random_bert(shape, shape.student_layers, 1), random_bert(shape, shape.teacher_layers, 2)
     if step.info.teacher == "anchors":
-        from pipeline.distill.rco import AnchorRoute
+        from pipeline.distill.anchors import AnchorRoute
 
         teacher = AnchorRoute([teacher])
     ctx = setup(step, student, teacher, train=params.train, settings=settings,

@@ -6,7 +6,7 @@ already inside a launch starts each task's run as its own `accelerate launch` of
 stage module, one task after another: the processes of a launch share one process group,
 which forked workers (pipeline/parallel.py) cannot. On GPUs there is a process per GPU (NCCL);
 without, gloo processes on the CPU, each pinned to one thread like any stage
-(stages/environment.py, applied again when the launched module imports `stages`).
+(stages/environment.py, applied again when the launched command starts).
 
 Inside a launch every process trains, and only the main one writes: it opens the run's
 temporary output directories (pipeline/atomic.py) and tells the others where they are, so
@@ -58,7 +58,7 @@ def launch_command(module: str, arguments: list[str], *, processes: int, config_
     """`accelerate launch` (this interpreter's) of `python -m module arguments`.
 
     With a config file, the file decides the machines, processes and rendezvous (multi-node:
-    the README's recipe). Otherwise one machine, `processes` processes: one per GPU where
+    docs/parallel.md, "Several machines"). Otherwise one machine, `processes` processes: one per GPU where
     there are `gpus`, else on the CPU (Accelerate's multi-GPU launcher is torchrun; the
     training loop asks for the CPU, so the processes join with gloo).
     """

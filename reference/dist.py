@@ -1,4 +1,4 @@
-"""A yardstick for DIST (pipeline/distill/dist.py), written for this project: the loss of one
+"""A yardstick for DIST (pipeline/methods/dist.py), written for this project: the loss of one
 DIST training step, spelled out slowly from the paper, with the choices its authors' code makes
 reproduced as facts. The method is tested against it in float64; it is never the method.
 

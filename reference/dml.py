@@ -1,4 +1,4 @@
-"""A yardstick for DML (pipeline/distill/dml.py), written for this project: one iteration of deep
+"""A yardstick for DML (pipeline/methods/dml.py), written for this project: one iteration of deep
 mutual learning between K networks, spelled out from the paper, with the choices of its
 authors' TensorFlow code reproduced as facts. The method is tested against it in float64; it is
 never the method.

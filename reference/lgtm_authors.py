@@ -1,5 +1,5 @@
 """What one LGTM iteration of the authors' code computes, written out slowly and literally: the
-yardstick that pipeline/distill/lgtm.py is tested against in float64, and that the benchmark
+yardstick that pipeline/methods/lgtm.py is tested against in float64, and that the benchmark
 times beside it. Never the method itself.
 
 The method (Ren et al., "Tailoring Instructions to Student's Learning Levels Boosts Knowledge

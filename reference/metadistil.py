@@ -1,4 +1,4 @@
-"""A slow, literal MetaDistil round in float64: the yardstick of pipeline/distill/metadistil.py.
+"""A slow, literal MetaDistil round in float64: the yardstick of pipeline/methods/metadistil.py.
 
 It follows the paper (Zhou, Xu and McAuley, ACL 2022, "BERT Learns to Teach: Knowledge
 Distillation with Meta Learning", Section 3 and its Algorithm 1; the equations below are in this

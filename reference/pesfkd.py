@@ -1,6 +1,6 @@
 """A slow, float64 yardstick for PESF-KD's training step on GLUE, written for this project from
 the paper and from what the authors' code is observed to do. It is what tests/test_pesfkd.py
-measures pipeline/distill/pesfkd.py against; no stage runs it.
+measures pipeline/methods/pesfkd.py against; no stage runs it.
 
 The method (Rao et al., "Parameter-Efficient and Student-Friendly Knowledge Distillation",
 IEEE TMM 2023, arXiv:2205.15308, the method section): the fine-tuned teacher's output gets a

@@ -1,4 +1,4 @@
-"""A yardstick for PKD (pipeline/distill/pkd.py), written for this project: the loss of one
+"""A yardstick for PKD (pipeline/methods/pkd.py), written for this project: the loss of one
 Patient-KD training step, spelled out from the paper, with the choices its authors' code makes
 reproduced as facts. The method is tested against it in float64; it is never the method.
 

@@ -1,4 +1,4 @@
-"""A yardstick for SKD (pipeline/distill/skd.py), written for this project: the loss of one
+"""A yardstick for SKD (pipeline/methods/skd.py), written for this project: the loss of one
 spherical-KD training step, spelled out from the paper, with the choices of PaddleClas's
 implementation reproduced as facts. The method is tested against it in float64; it is never
 the method. The step is a plain optimizer step on this loss, the teacher frozen.

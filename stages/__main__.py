@@ -1,6 +1,7 @@
 """`python -m stages` (or `lgtm` in the venv): every stage and tool as a subcommand.
 
-DVC runs each stage's own module (`python -m stages.distill ...`), which imports only what
+DVC runs each stage's own module (`python -m stages.evaluate`; the training stages share
+stages/training.py: `python -m stages.training distill --method kd`), which imports only what
 that stage needs; this command line gathers them all for people.
 """
 
@@ -9,20 +10,15 @@ from __future__ import annotations
 import typer
 
 from stages import (
-    assistant,
-    distill,
-    distill_anchors,
-    distill_assistant,
     download,
     evaluate,
-    finetune_teacher,
     influence,
     params,
     plots,
     pretrained,
     table,
     tokenize,
-    train,
+    training,
 )
 from stages.command import run
 from stages.tools import (
@@ -30,6 +26,7 @@ from stages.tools import (
     check,
     clean,
     compare,
+    deps,
     experiments,
     paper_table,
     plots_template,
@@ -46,15 +43,14 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 # In dvc.yaml's order.
-for name, module in (("params", params), ("download", download), ("pretrained", pretrained), ("tokenize", tokenize),
-                     ("finetune-teacher", finetune_teacher), ("train", train), ("distill", distill),
-                     ("assistant", assistant), ("distill-assistant", distill_assistant),
-                     ("distill-anchors", distill_anchors), ("evaluate", evaluate), ("table", table), ("plots", plots),
-                     ("influence", influence)):
+for name, module in (("params", params), ("download", download), ("pretrained", pretrained), ("tokenize", tokenize)):
+    app.command(name, rich_help_panel="DVC stages")(module.main)
+training.add_commands(app, rich_help_panel="DVC stages")  # finetune-teacher, train, distill, ...: stages/training.py
+for name, module in (("evaluate", evaluate), ("table", table), ("plots", plots), ("influence", influence)):
     app.command(name, rich_help_panel="DVC stages")(module.main)
 for name, module in (("check", check), ("predict", predict), ("clean", clean), ("plots-template", plots_template),
                      ("bench", bench), ("scale", scale), ("compare", compare), ("experiments", experiments),
-                     ("paper-table", paper_table), ("score-submission", score_submission)):
+                     ("paper-table", paper_table), ("score-submission", score_submission), ("deps", deps)):
     app.command(name, rich_help_panel="Tools (not stages)")(module.main)
 
 

@@ -1,5 +1,5 @@
-"""How every command runs: its logs, and the one-line errors and exit statuses of bad input
-(2, like a usage error) and of a diverged run (1)."""
+"""How every command runs: the process set up first (stages/environment.py), its logs, and the
+one-line errors and exit statuses of bad input (2, like a usage error) and of a diverged run (1)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 import typer
 
 from pipeline.errors import InputError, TrainingDiverged
+from stages.environment import setup_process
 
 PARAMS_OPTION = typer.Option("params.yaml", "--params", help="The params file (the DVC composition).")
 
@@ -24,6 +25,7 @@ def configure_logging() -> None:
 
 def run(app: typer.Typer) -> None:
     """Run a command line, turning the project's errors into one line per problem and an exit status."""
+    setup_process()  # before the command imports torch
     configure_logging()
     try:
         app()

@@ -12,7 +12,9 @@ reductions split their work by thread, so the thread count is fixed as well: one
 process. A stage uses a machine's cores by training several tasks at once, each in a process of
 its own (`launch.workers`), which changes no result. docs/reproducibility.md has the evidence.
 
-Set before torch is imported (the libraries read them when they load), by stages/__init__.py.
+Set before torch is imported (the libraries read them when they load), by `setup_process`,
+which stages/command.py's `run` calls before any command runs (stage modules import torch
+inside their functions, never at import).
 `LGTM_NATIVE_CPU=1` leaves the machine's own choices: faster, and results that depend on the
 machine. On a GPU none of this decides the results.
 
@@ -95,3 +97,15 @@ def die_with_launcher(environ=os.environ) -> None:
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:
         os._exit(1)
+
+
+def setup_process(environ=os.environ) -> None:
+    """What a stage or tool process does first, before anything imports torch or a Hugging Face
+    library (they read these when they load): die with its launcher, pin the CPU kernels, take
+    the GPU of a queued comparison experiment; and no per-shard or per-map progress bars, which
+    only add noise to DVC's output."""
+    die_with_launcher(environ)  # at once: a launched process outlives no killed stage
+    pin_cpu_kernels(environ)
+    claim_device(environ)
+    environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")

@@ -37,7 +37,7 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
     from pipeline.reporting.server_score import task_truth_dir
     from pipeline.reporting.submission import build_submission
     from pipeline.reporting.summary_metrics import summary
-    from pipeline.settings.methods import FINETUNE_TEACHER
+    from pipeline.settings.runs import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)

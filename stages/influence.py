@@ -29,7 +29,7 @@ def main(
     from pipeline.atomic import write_text
     from pipeline.glue.tasks import get_task
     from pipeline.parallel import run_jobs
-    from pipeline.reporting.influence import write_report
+    from pipeline.reporting.influence_report import write_report
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.settings.methods import FINETUNE_TEACHER, TEACHER_ANCHORS, assistant_run
+from pipeline.settings.runs import assistant_run, FINETUNE_TEACHER, TEACHER_ANCHORS
 
 PARAMS_CHECKED = Path("data/params-checked.txt")
 GLUE_ROOT = Path("data/glue")

@@ -19,7 +19,7 @@ from stages.paths import LIVE_ROOT, PLOTS_DIR
 def main(params_file: Path = PARAMS_OPTION) -> None:
     """Gather every run's logs of each task into the task's two overlay files."""
     from pipeline.reporting.overlays import write_overlays
-    from pipeline.settings.methods import FINETUNE_TEACHER
+    from pipeline.settings.runs import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)

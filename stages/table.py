@@ -17,8 +17,8 @@ from stages.paths import METRICS_DIR, REPORTS_DIR
 
 def main(params_file: Path = PARAMS_OPTION) -> None:
     """Regenerate the results table (the teacher and each method, every trained task)."""
-    from pipeline.reporting.table import results_frame, write_tables
-    from pipeline.settings.methods import FINETUNE_TEACHER
+    from pipeline.reporting.results_table import results_frame, write_tables
+    from pipeline.settings.runs import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)

@@ -16,16 +16,21 @@ import os
 import sys
 from pathlib import Path
 
-import stages  # noqa: F401 - pins the CPU kernels before torch loads, as in a stage
+from stages.environment import setup_process
+
+setup_process()  # the CPU kernels pinned before torch loads, as in a stage
 from pipeline.glue.tasks import get_task
-from pipeline.settings.methods import FINETUNE_TEACHER, assistant_run
+from pipeline.methods.registry import METHODS
 from pipeline.settings.params import load_params
+from pipeline.settings.runs import FINETUNE_TEACHER, assistant_run, run_spec
 from pipeline.training.run import RunPaths, train_run
 from stages.paths import run_layout
 
-# Those that others read first: the teacher alone (with its anchors), then TAKD's assistant.
-RUNS = [FINETUNE_TEACHER, assistant_run("takd"), "finetune", "dml", "prokt", "lgtm", "kd", "pkd", "skd", "dist",
-        "pesfkd", "metadistil", "takd", "rco"]
+# Those that others read first: the teacher alone (with its anchors), then the assistants; then
+# every method, those that start from the pre-trained models first.
+GROUP_ORDER = ("pretrained", "teacher", "assistant", "anchors")
+RUNS = [FINETUNE_TEACHER, *(assistant_run(name) for name, info in METHODS.items() if info.teacher == "assistant"),
+        *sorted(METHODS, key=lambda name: GROUP_ORDER.index(METHODS[name].starts_from))]
 
 
 def paths(workdir: Path, into: str, inputs: str, run: str) -> RunPaths:
@@ -40,7 +45,7 @@ def paths(workdir: Path, into: str, inputs: str, run: str) -> RunPaths:
 def train_all(workdir: Path, into: str, inputs: str) -> None:
     params = load_params(workdir / "params.yaml")
     for run in RUNS:
-        train_run(params, get_task("rte"), run, paths(workdir, into, inputs, run))
+        train_run(params, get_task("rte"), run_spec(params, run), paths(workdir, into, inputs, run))
 
 
 if __name__ == "__main__":

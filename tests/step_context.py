@@ -7,7 +7,7 @@ import torch
 from accelerate import Accelerator
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.base import StepContext
+from pipeline.distill.context import StepContext
 
 
 def optimizer(model):

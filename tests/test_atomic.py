@@ -52,7 +52,7 @@ def test_a_checkpoint_replacement_killed_half_way_is_recovered(tmp_path, new_one
     from accelerate import Accelerator
 
     from pipeline.atomic import previous_version
-    from pipeline.reporting.summary import RunSummary
+    from pipeline.results.summary import RunSummary
     from pipeline.training.checkpoints import Checkpoints
 
     def write_checkpoint(directory, step):

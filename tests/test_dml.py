@@ -1,4 +1,4 @@
-"""DML's step (pipeline/distill/dml.py) against the yardstick of its authors' update
+"""DML's step (pipeline/methods/dml.py) against the yardstick of its authors' update
 (reference/dml.py), in float64 on tiny BERTs with dropout on: both models in train mode, the
 teacher (net 0) first, the student's target recomputed after the teacher's update."""
 
@@ -13,9 +13,9 @@ from accelerate import Accelerator
 from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.base import StepContext
-from pipeline.distill.dml import Dml
-from pipeline.settings.methods import DmlSettings
+from pipeline.distill.context import StepContext
+from pipeline.methods.dml import Dml
+from pipeline.methods.dml import DmlSettings
 from reference.dml import guarded_kl, mutual_learning_iteration
 
 REFERENCE = DmlSettings(kl_weight=1.0, temperature=1.0, init_classifier_to_zero=False)

@@ -14,7 +14,7 @@ from test_lgtm_gradient import batch, tiny_bert
 from torch.utils.data import DataLoader
 from transformers import DataCollatorWithPadding, get_scheduler
 
-from pipeline.distill.steps import STEPS
+from pipeline.methods.registry import STEPS
 from pipeline.models.tiny import train_wordpiece_tokenizer
 from pipeline.optim import AdamWHF
 from pipeline.settings.params import load_preset

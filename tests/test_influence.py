@@ -1,4 +1,4 @@
-"""Per-sample distillation influence (pipeline/distill/influence.py): each sample's value
+"""Per-sample distillation influence (pipeline/distill/sample_influence.py): each sample's value
 against per-sample autograd in float64, its rows worked by hand, and the step's update
 unchanged by logging it."""
 
@@ -13,9 +13,9 @@ import torch
 from test_lgtm_gradient import batch, forward, optimizer_with_history, tiny_bert
 from test_methods import SETTINGS, context, params
 
-from pipeline.distill.influence import COLUMNS, SampleInfluence, sample_rows, shares
-from pipeline.distill.lgtm import teacher_gradient
-from pipeline.distill.steps import STEPS
+from pipeline.distill.sample_influence import COLUMNS, SampleInfluence, sample_rows, shares
+from pipeline.distill.lgtm_gradient import teacher_gradient
+from pipeline.methods.registry import STEPS
 from pipeline.training.sample_log import SampleLog, due
 from reference.lgtm_authors import (KdWeights, first_pass_gradients, held_out_gradient, look_ahead_student,
                                     optimizer_for_copy)

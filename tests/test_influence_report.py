@@ -1,4 +1,4 @@
-"""The influence report (pipeline/reporting/influence.py) on rows written here: its phases,
+"""The influence report (pipeline/reporting/influence_report.py) on rows written here: its phases,
 its lists of extremes with their texts, and the flipped-label panel on synthetic data only."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.errors import InputError
 from pipeline.glue.tasks import get_task
-from pipeline.reporting.influence import EXTREMES, with_phase, write_report
+from pipeline.reporting.influence_report import EXTREMES, with_phase, write_report
 
 TASK = get_task("rte")  # labels: entailment (0), not_entailment (1)
 

@@ -29,8 +29,9 @@ from safetensors.torch import load_file
 from pipeline.errors import InputError
 from pipeline.glue.tasks import get_task
 from pipeline.launch import free_port, inside_launch, launch_command, launches, machines, world_size
-from pipeline.reporting.summary import RunSummary
+from pipeline.results.summary import RunSummary
 from pipeline.settings.params import validate_params
+from pipeline.settings.runs import run_spec
 from pipeline.training.run import RunPaths, run_fingerprint
 
 LAUNCHER = [sys.executable, "-m", "accelerate.commands.launch"]
@@ -90,8 +91,9 @@ def test_the_process_count_is_part_of_a_runs_fingerprint(demo_params, tmp_path):
     paths = RunPaths(*(tmp_path / name for name in ("tok", "pre", "ft", "as", "an", "run", "live", "ck")))
     for path in (paths.tokenized, paths.pretrained):
         path.mkdir()
-    one, two = (run_fingerprint(params, get_task("rte"), "finetune", paths, processes) for processes in (1, 2))
-    assert one != two and one == run_fingerprint(params, get_task("rte"), "finetune", paths)
+    spec = run_spec(params, "finetune")
+    one, two = (run_fingerprint(params, get_task("rte"), spec, paths, processes) for processes in (1, 2))
+    assert one != two and one == run_fingerprint(params, get_task("rte"), spec, paths)
 
 
 # The slow part: every run of one tiny task, in 1 process and in 2.

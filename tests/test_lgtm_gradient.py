@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from pipeline.distill.lgtm import teacher_gradient
+from pipeline.distill.lgtm_gradient import teacher_gradient
 from pipeline.distill.virtual_step import virtual_step
 from pipeline.optim import AdamWHF
 from reference.lgtm_authors import KdWeights, teacher_gradient_on_copies

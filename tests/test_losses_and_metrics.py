@@ -10,7 +10,7 @@ import torch
 
 from pipeline.distill.losses import soft_target_loss, student_loss, teacher_loss
 from pipeline.glue.tasks import TASKS
-from pipeline.reporting.metrics import compute_metrics, majority_label
+from pipeline.results.metrics import compute_metrics, majority_label
 
 A = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3]], dtype=torch.float64)
 B = torch.tensor([[0.0, 1.0, -0.5], [1.0, -2.0, 0.0]], dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""MetaDistil's step (pipeline/distill/metadistil.py) against the yardstick's round
+"""MetaDistil's step (pipeline/methods/metadistil.py) against the yardstick's round
 (reference/metadistil.py: a deep-copied pilot student moved by one differentiable SGD step, the
 teacher's gradient back through it, the real student step), whole steps in float64 with
 dropout on: the students run eager attention everywhere, so that both sides draw the same
@@ -15,9 +15,10 @@ from accelerate import Accelerator
 from test_lgtm_gradient import batch, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.base import StepContext
-from pipeline.distill.metadistil import Metadistil, teacher_gradient
-from pipeline.settings.methods import MetadistilSettings
+from pipeline.distill.context import StepContext
+from pipeline.distill.meta_gradient import teacher_gradient
+from pipeline.methods.metadistil import Metadistil
+from pipeline.methods.metadistil import MetadistilSettings
 from reference.metadistil import RoundSettings, meta_round
 
 LOOP_TEACHER_RATE = 1e-3  # train.teacher_learning_rate, which MetaDistil's own rate replaces
@@ -166,7 +167,7 @@ def test_the_loop_builds_the_teachers_optimizer_at_the_methods_rate():
     train a teacher from its pre-trained checkpoint share train.teacher_learning_rate."""
     from conftest import REPO
 
-    from pipeline.distill.lgtm import Lgtm
+    from pipeline.methods.lgtm import Lgtm
     from pipeline.settings.params import load_params
     from pipeline.training.loop import setup
 

@@ -12,11 +12,12 @@ from conftest import REPO
 from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.base import StepContext
-from pipeline.distill.lgtm import teacher_gradient
-from pipeline.distill.rco import AnchorRoute
-from pipeline.distill.steps import STEPS
-from pipeline.settings.methods import METHODS, LgtmSettings
+from pipeline.distill.context import StepContext
+from pipeline.distill.lgtm_gradient import teacher_gradient
+from pipeline.distill.anchors import AnchorRoute
+from pipeline.methods.registry import STEPS
+from pipeline.methods.lgtm import LgtmSettings
+from pipeline.methods.registry import METHODS
 from pipeline.settings.params import load_params
 
 # Every method's knobs are a subset of LGTM's; each method reads its own.

@@ -1,4 +1,4 @@
-"""PESF-KD's step (pipeline/distill/pesfkd.py) against the yardstick's model, loss and update
+"""PESF-KD's step (pipeline/methods/pesfkd.py) against the yardstick's model, loss and update
 (reference/pesfkd.py), in float64 on tiny BERTs with dropout on; which models it trains;
 regression; and the adapted teacher's round trip through Accelerate's checkpoints."""
 
@@ -14,9 +14,10 @@ from accelerate import Accelerator
 from test_lgtm_gradient import batch, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.base import StepContext
-from pipeline.distill.pesfkd import AdaptedTeacher, Pesfkd
-from pipeline.settings.methods import PesfkdSettings
+from pipeline.distill.context import StepContext
+from pipeline.distill.adapter import AdaptedTeacher
+from pipeline.methods.pesfkd import Pesfkd
+from pipeline.methods.pesfkd import PesfkdSettings
 from reference import pesfkd as reference
 
 # The reference's defaults, with a bottleneck of 4 for a 16-wide teacher.
@@ -159,7 +160,7 @@ def test_adapted_teacher_round_trips_through_accelerate_checkpoints(tmp_path):
 def test_adapter_width_and_pkd_edge_cases():
     """null bottleneck: hidden / 12 (64 at BERT-base's 768). PKD: 0 for a one-layer student (no
     intermediate layer); a teacher shallower than the student is mapped as PKD maps it
-    (pipeline/distill/pkd.py); β = 0 skips it."""
+    (pipeline/methods/pkd.py); β = 0 skips it."""
     assert AdaptedTeacher(tiny_bert(1, 48, seed=1), None).adapter.adapter[0].out_features == 4
     assert AdaptedTeacher(tiny_bert(1, 16, seed=1), 7).adapter.adapter[0].out_features == 7
     assert Pesfkd().step(context(student_layers=1), batch(1), None)["pkd_loss"] == 0.0

@@ -18,13 +18,17 @@ from pipeline.optim import adamw_hf_update
 PINNED = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41", "MKL_CBWR": "COMPATIBLE",
           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
-# What a stage process sees once `stages` is imported, then torch, as in every stage.
+# What a command sees once it runs (stages/command.py's `run`) and imports torch, as every stage does.
 PROBE = """
 import json, os
-import stages
-import torch
-print(json.dumps({"environ": {name: os.environ.get(name) for name in %r},
-                  "capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}))
+from stages.command import run_main
+
+def main():
+    import torch
+    print(json.dumps({"environ": {name: os.environ.get(name) for name in %r},
+                      "capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads()}))
+
+run_main(main)
 """
 
 

@@ -184,11 +184,12 @@ def test_nan_loss_stops_the_stage_with_the_step(prepared, tmp_path):
 
 def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
     """In process, with a method whose student turns NaN at its sixth step."""
-    from pipeline.distill.finetune import Finetune
-    from pipeline.distill.steps import STEPS
+    from pipeline.methods.finetune import Finetune
+    from pipeline.methods.registry import STEPS
     from pipeline.errors import TrainingDiverged
     from pipeline.glue.tasks import get_task
     from pipeline.settings.params import load_params
+    from pipeline.settings.runs import run_spec
     from pipeline.training.run import RunPaths, train_run
     from stages.paths import run_layout
 
@@ -208,7 +209,8 @@ def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
                         "checkpoints": Path("checkpoints/breaks/rte")})
     with pytest.raises(TrainingDiverged, match=r"student_loss is nan at step 6; the checkpoint of step 4 is kept in "
                                                r"checkpoints/breaks/rte/latest"):
-        train_run(load_params("params.yaml"), get_task("rte"), "finetune", paths)
+        params = load_params("params.yaml")
+        train_run(params, get_task("rte"), run_spec(params, "finetune"), paths)
     assert yaml.safe_load((prepared / "checkpoints/breaks/rte/latest/progress.json").read_text())["step"] == 4
     assert not (prepared / "runs/breaks/rte").exists()
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.glue.tasks import get_task
-from pipeline.settings.methods import FINETUNE_TEACHER
 from pipeline.settings.params import validate_params
-from pipeline.training.run import RunPaths, learning_rates, run_fingerprint
+from pipeline.settings.runs import FINETUNE_TEACHER, run_spec
+from pipeline.training.run import RunPaths, run_fingerprint
 
 
 @pytest.fixture
@@ -25,7 +25,8 @@ def fingerprints(demo_params, paths, section: str, key: str, value) -> dict[str,
     demo_params[section][key] = value
     after = validate_params(demo_params)
     rte = get_task("rte")
-    return {run: (run_fingerprint(before, rte, run, paths), run_fingerprint(after, rte, run, paths))
+    return {run: (run_fingerprint(before, rte, run_spec(before, run), paths),
+                  run_fingerprint(after, rte, run_spec(after, run), paths))
             for run in (FINETUNE_TEACHER, "kd", "lgtm", "metadistil")}
 
 
@@ -54,7 +55,8 @@ def test_a_shared_training_key_reaches_every_run(demo_params, paths):
 def test_the_rates_are_the_ones_each_run_trains_at(demo_params):
     params = validate_params(demo_params)
     train = params.train
-    assert learning_rates(params, FINETUNE_TEACHER) == {"student": train.teacher_learning_rate, "teacher": None}
-    assert learning_rates(params, "kd") == {"student": train.learning_rate, "teacher": None}
-    assert learning_rates(params, "lgtm") == {"student": train.learning_rate, "teacher": train.teacher_learning_rate}
-    assert learning_rates(params, "metadistil")["teacher"] == params.method_settings("metadistil").teacher_learning_rate
+    rates = {run: run_spec(params, run).learning_rates for run in (FINETUNE_TEACHER, "kd", "lgtm", "metadistil")}
+    assert rates[FINETUNE_TEACHER] == {"student": train.teacher_learning_rate, "teacher": None}
+    assert rates["kd"] == {"student": train.learning_rate, "teacher": None}
+    assert rates["lgtm"] == {"student": train.learning_rate, "teacher": train.teacher_learning_rate}
+    assert rates["metadistil"]["teacher"] == params.method_settings("metadistil").teacher_learning_rate

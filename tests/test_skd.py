@@ -10,8 +10,10 @@ from step_context import frozen_teacher_context, optimizer, params
 from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.skd import Skd, skd_loss, spherical
-from pipeline.settings.methods import SkdSettings
+from pipeline.distill.spherical import skd_loss, spherical
+
+from pipeline.methods.skd import Skd
+from pipeline.methods.skd import SkdSettings
 from reference.skd import skd_step_loss
 
 SETTINGS = SkdSettings(alpha_kd=0.8, temperature=2.0, multiplier=2.0)

@@ -12,7 +12,7 @@ from pipeline.errors import InputError
 from pipeline.glue.normalized import write_split
 from pipeline.glue.tasks import TASKS
 from pipeline.reporting.submission import HEADER, SUBMISSION_FILES, build_submission
-from pipeline.reporting.table import results_frame, write_tables
+from pipeline.reporting.results_table import results_frame, write_tables
 
 
 @pytest.fixture

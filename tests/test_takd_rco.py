@@ -12,9 +12,12 @@ from step_context import frozen_teacher_context, params
 from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.rco import AnchorRoute, Rco
-from pipeline.distill.takd import Takd, assistant_layers
-from pipeline.settings.methods import RcoSettings, TakdSettings
+from pipeline.distill.anchors import AnchorRoute
+
+from pipeline.methods.rco import Rco
+from pipeline.methods.takd import assistant_layers, Takd
+from pipeline.methods.rco import RcoSettings
+from pipeline.methods.takd import TakdSettings
 from pipeline.training.loop import anchor_steps
 
 

@@ -10,6 +10,8 @@ import pytest
 import yaml
 from conftest import run_stage, stage_test_params
 
+from pipeline.methods.registry import METHODS
+
 pytestmark = pytest.mark.slow
 
 FAST_TRAINING = {"epochs": 1, "eval_steps": 4, "batch_size": 16}
@@ -35,7 +37,8 @@ STAGE_OF = {"finetune-teacher": ("finetune-teacher",), "finetune": ("train", "--
             "lgtm": ("train", "--method", "lgtm"), "prokt": ("train", "--method", "prokt"),
             "kd": ("distill", "--method", "kd"), "takd-assistant": ("assistant", "--method", "takd"),
             "takd": ("distill-assistant", "--method", "takd"), "rco": ("distill-anchors", "--method", "rco")}
-TEACHER_GROUP = "kd, pkd, skd, dist, pesfkd, metadistil"
+TEACHER_GROUP = ", ".join(name for name, info in METHODS.items() if info.starts_from == "teacher")
+PRETRAINED_GROUP = ", ".join(name for name, info in METHODS.items() if info.starts_from == "pretrained")
 NO_METHODS = {"pretrained": [], "teacher": [], "assistant": [], "anchors": []}
 
 
@@ -188,7 +191,7 @@ def test_submission_and_table_from_the_evaluated_runs(workdir):
 @pytest.mark.parametrize(("stage", "method", "message"), [
     ("distill", "dkd", f"error: --method 'dkd': this stage trains the methods of methods.teacher: {TEACHER_GROUP}"),
     ("distill", "lgtm", f"error: --method 'lgtm': this stage trains the methods of methods.teacher: {TEACHER_GROUP}"),
-    ("train", "kd", "error: --method 'kd': this stage trains the methods of methods.pretrained: finetune, dml, prokt, lgtm"),
+    ("train", "kd", f"error: --method 'kd': this stage trains the methods of methods.pretrained: {PRETRAINED_GROUP}"),
     ("distill-anchors", "kd", "error: --method 'kd': this stage trains the methods of methods.anchors: rco"),
     ("assistant", "rco", "error: --method 'rco': this stage trains the methods of methods.assistant: takd"),
 ])

@@ -1,3 +1,2 @@
-"""The training methods' step functions, one module each, for the one training loop
-(pipeline/training/loop.py); `steps.py` maps method names to them. What each method is called,
-reads from params.yaml and trains is in pipeline/settings/methods.py."""
+"""The tensor math of the training methods (pipeline/methods/), shared by their steps: losses,
+train/eval modes, LGTM's and MetaDistil's teacher gradients, PESF-KD's adapter, RCO's anchors."""

@@ -67,3 +67,9 @@ def teacher_loss(teacher_logits, student_logits, labels, *, t_alpha_kd: float, t
     if t_alpha_kd < 1.0:
         loss = loss + (1.0 - t_alpha_kd) * task_loss(teacher_logits, labels)
     return loss
+
+
+def mutual_loss(logits: torch.Tensor, peer_logits: torch.Tensor, labels: torch.Tensor, *, kl_weight: float,
+                temperature: float) -> torch.Tensor:
+    """DML's loss of one model: CE(self, y) + w · KL_τ(peer ‖ self), the peer's logits detached."""
+    return task_loss(logits, labels) + kl_weight * soft_target_loss(peer_logits.detach(), logits, temperature)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 from torch.func import functional_call
 
-from pipeline.distill.base import model_inputs
+from pipeline.distill.context import model_inputs
 
 
 class StudentView:

@@ -48,7 +48,7 @@ class Task:
     labels: tuple[str, ...]
     # How each label index is spelled in the GLUE files (and in hub-free predictions).
     file_labels: tuple[str, ...]
-    metrics: tuple[str, ...]  # dev metrics reported, see pipeline.reporting.metrics
+    metrics: tuple[str, ...]  # dev metrics reported, see pipeline.results.metrics
     selection_metric: str  # the metric the best checkpoint is chosen by
     hub_text_fields: tuple[str, str | None] = ("sentence1", "sentence2")
     # Real GLUE row counts per split, used by the synthetic generator at full scale.

@@ -1,4 +1,4 @@
-"""A run's outputs (pipeline/reporting/outputs.py) turned into dev metrics and benchmark-server files.
+"""A run's outputs (pipeline/results/outputs.py) turned into dev metrics and benchmark-server files.
 
 Needs numpy only (scikit-learn for F1 and MCC): the evaluate stage never loads a model.
 """
@@ -13,11 +13,11 @@ import numpy as np
 from pipeline.atomic import atomic_path, write_json, write_text
 from pipeline.glue.normalized import read_split
 from pipeline.glue.tasks import Task, test_targets
-from pipeline.reporting.metrics import compute_metrics, majority_label, predictions_from_logits
-from pipeline.reporting.outputs import SplitOutput, load_outputs, output_keys
+from pipeline.results.metrics import compute_metrics, majority_label, predictions_from_logits
+from pipeline.results.outputs import SplitOutput, load_outputs, output_keys
 from pipeline.reporting.server_score import test_metrics
 from pipeline.reporting.submission import HEADER
-from pipeline.reporting.summary import RunSummary
+from pipeline.results.summary import RunSummary
 
 log = logging.getLogger("evaluate")
 

@@ -31,14 +31,16 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
-from pipeline.settings.methods import FINETUNE_TEACHER, METHODS
+from pipeline.methods.registry import METHODS
+from pipeline.settings.runs import FINETUNE_TEACHER
 
 log = logging.getLogger(__name__)
 
 METRICS_FILE = re.compile(r"^metrics/(?P<run>[^/]+)/(?P<task>[^/]+)\.json$")
-# Params that are a record's own fields, or change no run's results (the README: workers and
-# checkpoints change no byte; processes change them by float rounding, and runs of any launch
-# are pooled; `tasks` and `methods` only say which runs exist).
+# Params that are a record's own fields, or change no run's results (workers and checkpoints
+# change no byte: docs/reproducibility.md, docs/reliability.md; processes change them by float
+# rounding, and runs of any launch are pooled: docs/parallel.md; `tasks` and `methods` only
+# say which runs exist).
 PROTOCOL_KEYS = ("seed", "preset", "tasks", "methods", "hub_timeout_s", "launch")
 # An experiment that finished: DVC gives it no executor, or one in this state.
 FINISHED = "success"

@@ -25,7 +25,7 @@ from pipeline.reporting.paper_table import (
     row_label,
 )
 from pipeline.reporting.published import PublishedRow
-from pipeline.reporting.table import columns
+from pipeline.reporting.results_table import columns
 
 
 def number(value: float) -> str:

@@ -28,14 +28,24 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from pipeline.glue.tasks import TASKS
+from pipeline.methods.registry import METHODS
 from pipeline.reporting.experiments import RunRecord
-from pipeline.reporting.table import PAPER_TASKS, columns
-from pipeline.settings.methods import FINETUNE_TEACHER, run_label
+from pipeline.reporting.results_table import PAPER_TASKS, columns
+from pipeline.settings.runs import FINETUNE_TEACHER, run_label
 
 LGTM, LGTM_FAST = "lgtm", "lgtm-fast"
-# The table's rows, in order: the teacher, the baselines, LGTM, then the lower bound.
-ROWS = (FINETUNE_TEACHER, "kd", "pkd", "skd", "dist", "takd", "rco", "dml", "prokt", "pesfkd", "metadistil",
-        LGTM, LGTM_FAST, "finetune")
+
+
+def _rows() -> tuple[str, ...]:
+    """The teacher, the methods with a teacher in the registry's order (LGTM's fast mode after
+    LGTM), then the lower bound: the methods without one."""
+    distilled = [name for name, info in METHODS.items() if info.teacher != "none"]
+    alone = [name for name, info in METHODS.items() if info.teacher == "none"]
+    with_fast = [row for name in distilled for row in ((name, LGTM_FAST) if name == LGTM else (name,))]
+    return (FINETUNE_TEACHER, *with_fast, *alone)
+
+
+ROWS = _rows()  # the table's rows, in order
 AVG, P_AVG = "Avg", "p (Avg)"
 SPLITS = ("dev", "test")
 MODES = ("dev", "train_slice")  # held_out.source, in this order; any other after them

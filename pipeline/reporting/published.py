@@ -11,7 +11,7 @@ import yaml
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
 from pipeline.reporting.paper_table import column_order
-from pipeline.reporting.table import columns
+from pipeline.reporting.results_table import columns
 
 PUBLISHED_SPLITS = ("dev", "test", "unknown")
 

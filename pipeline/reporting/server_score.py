@@ -25,7 +25,7 @@ import numpy as np
 from pipeline.errors import InputError
 from pipeline.glue.synthetic import TRUTH_DIR
 from pipeline.glue.tasks import TASKS, Task
-from pipeline.reporting.metrics import compute_metrics
+from pipeline.results.metrics import compute_metrics
 from pipeline.reporting.submission import HEADER, SUBMISSION_FILES
 
 TRUTH_HEADER = "index\tlabel"

@@ -13,7 +13,7 @@ from pipeline.atomic import atomic_path
 from pipeline.errors import InputError
 from pipeline.glue.normalized import read_split, split_path
 from pipeline.glue.tasks import TASKS, Task
-from pipeline.reporting.metrics import majority_label
+from pipeline.results.metrics import majority_label
 
 HEADER = "index\tprediction"
 

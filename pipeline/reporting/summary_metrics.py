@@ -18,8 +18,8 @@ from pathlib import Path
 
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
-from pipeline.reporting.table import AVERAGE, columns, results_frame
-from pipeline.settings.methods import FINETUNE_TEACHER, run_label
+from pipeline.reporting.results_table import AVERAGE, columns, results_frame
+from pipeline.settings.runs import FINETUNE_TEACHER, run_label
 
 TEACHER_KEY = "teacher"
 

@@ -12,25 +12,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
 
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
-from pipeline.settings.methods import (
-    METHODS,
-    DistSettings,
-    DmlSettings,
-    FinetuneSettings,
-    KdSettings,
-    LgtmSettings,
-    MetadistilSettings,
-    PesfkdSettings,
-    PkdSettings,
-    ProktSettings,
-    RcoSettings,
-    SkdSettings,
-    TakdSettings,
-)
+from pipeline.methods.registry import METHODS
 from pipeline.settings.section import Distinct, Section
 
 TaskName = Literal[tuple(TASKS)]
@@ -151,7 +137,7 @@ class HeldOutParams(Section):
 
 
 class MethodGroups(Section):
-    """Which methods train, grouped by what their runs start from (pipeline/settings/methods.py):
+    """Which methods train, grouped by what their runs start from (MethodInfo.starts_from):
     each group is a stage of dvc.yaml, which waits for that and nothing else."""
 
     pretrained: list[MethodName] = Field(description="from the pre-trained checkpoints alone")
@@ -215,7 +201,9 @@ class CompareParams(Section):
     lgtm_modes: Distinct[Literal["faithful", "fast"]] = Field(min_length=1)
 
 
-class Params(Section):
+class CommonParams(Section):
+    """Every section but the methods' own, which `Params` adds from the registry."""
+
     preset: Literal["demo", "compare", "paper"]
     seed: int
     hub_timeout_s: float = Field(gt=0.0, le=25.0)
@@ -227,32 +215,19 @@ class Params(Section):
     held_out: HeldOutParams
     launch: LaunchParams
     compare: CompareParams
-    # Each method's own section, named like it (pipeline/settings/methods.py).
-    finetune: FinetuneSettings
-    kd: KdSettings
-    pkd: PkdSettings
-    skd: SkdSettings
-    dist: DistSettings
-    takd: TakdSettings
-    rco: RcoSettings
-    dml: DmlSettings
-    prokt: ProktSettings
-    pesfkd: PesfkdSettings
-    metadistil: MetadistilSettings
-    lgtm: LgtmSettings
 
     @model_validator(mode="after")
-    def _trained_tasks_are_downloaded(self) -> Params:
+    def _trained_tasks_are_downloaded(self) -> CommonParams:
         missing = [task for task in self.tasks if task not in self.data.tasks]
         if missing:
             raise ValueError(f"data.tasks: must include every task in tasks; missing {', '.join(missing)}")
         return self
 
     @model_validator(mode="after")
-    def _no_hand_made_gradients_under_loss_scaling(self) -> Params:
+    def _no_hand_made_gradients_under_loss_scaling(self) -> CommonParams:
         # fp16's scaler divides every gradient by its scale at the optimizer step, including
         # gradients set by hand that were never scaled.
-        hand_made = [name for name in ("lgtm", "metadistil") if name in self.methods.all()]
+        hand_made = sorted(name for name in self.methods.all() if METHODS[name].makes_teacher_gradients)
         if hand_made and self.train.mixed_precision == "fp16":
             raise ValueError(
                 f"train.mixed_precision: {' and '.join(hand_made)} take their teacher gradients with "
@@ -261,7 +236,7 @@ class Params(Section):
         return self
 
     @model_validator(mode="after")
-    def _batches_split_evenly(self) -> Params:
+    def _batches_split_evenly(self) -> CommonParams:
         # Each global batch is split across the processes (pipeline/training/loop.py).
         processes = self.launch.processes
         for key in ("batch_size", "eval_batch_size"):
@@ -271,12 +246,18 @@ class Params(Section):
         return self
 
     def method_settings(self, method: str) -> Section:
-        """The params section of `method` (a name of pipeline/settings/methods.py)."""
+        """The params section of `method` (a name of pipeline/methods/registry.py)."""
         return getattr(self, method)
 
     def teacher_anchors(self) -> int:
         """How many anchors finetune-teacher saves: the most a method of methods.anchors uses."""
         return max((self.method_settings(name).anchors for name in self.methods.anchors), default=0)
+
+
+# Each method's own section, named like it, after the common ones, in the table's row order.
+Params = create_model("Params", __base__=CommonParams, __module__=__name__,
+                      __doc__="params.yaml: the common sections, then each method's own (pipeline/methods/).",
+                      **{name: (info.settings, ...) for name, info in METHODS.items()})
 
 
 def _describe(error: dict) -> str:

@@ -15,7 +15,7 @@ def loader(dataset, tokenizer, batch_size: int, *, shuffle: bool) -> DataLoader:
     """Batches of `dataset`, read from its memory-mapped Arrow table as they are needed.
 
     Shuffled loaders get their seeded order from Accelerate's seedable sampler when prepared
-    (pipeline/training.py). Each loader has a generator of its own: a DataLoader without one
+    (pipeline/training/loop.py). Each loader has a generator of its own: a DataLoader without one
     draws a seed from the global RNG whenever it starts a pass, which would shift the dropout
     masks of everything after it, and a resumed run would no longer replay.
     """

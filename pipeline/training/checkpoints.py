@@ -6,10 +6,10 @@ a `persist` output would take the stage out of DVC's run-cache) holds:
                 steps: Accelerate's save_state (models, optimizers, schedulers, RNG states) in
                 state/, progress.json (the step, where both data iterators are, the run's
                 record so far, its fingerprint), the best student so far in best/, the
-                DVCLive logs so far in live/, the anchors saved so far in anchors/ (RCO's),
-                the per-sample rows so far in samples/ (LGTM's influence.parquet)
-    finished/   the last finished run: run/, live/ and anchors/, as the stage wrote them (hard
-                links), and its fingerprint
+                DVCLive logs so far in live/, and the run's extra outputs so far (its spec's:
+                anchors/, RCO's; samples/, a step's per-sample rows such as LGTM's influence)
+    finished/   the last finished run: run/, live/ and its extra output directories (anchors/),
+                as the stage wrote them (hard links), and its fingerprint
 
 Both are written beside and renamed into place, so a kill at any moment leaves the previous
 version or the new one. A rerun resumes from `latest/` only if the fingerprint is the same,
@@ -18,8 +18,10 @@ again if the fingerprint is the same: a stage trains every task of `tasks`, and 
 not retrain the others.
 
 The fingerprint is what a run's result depends on: the params it reads, the bytes of its
-input files, the source of the library and of the stages, the versions of the libraries that
-compute, and the CPU kernels pinned for the process (stages/environment.py).
+input files, the source files of the training stages (exactly their code deps in dvc.yaml,
+both read from the import closure by pipeline/source_closure.py: an edit to a report or to the
+download retrains nothing), the versions of the libraries that compute, and the CPU kernels
+pinned for the process (stages/environment.py).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline.atomic import previous_version, replace
-from pipeline.reporting.summary import RunSummary
+from pipeline.results.summary import RunSummary
+from pipeline.source_closure import REPO, training_code
 
 log = logging.getLogger("checkpoints")
 _CHUNK = 1 << 20
@@ -48,17 +51,18 @@ class Progress:
     fingerprint: str
 
 
-CODE = [Path(__file__).resolve().parents[2] / package for package in ("pipeline", "stages")]
 LIBRARIES = ("torch", "transformers", "accelerate", "datasets", "tokenizers", "safetensors")
 KERNEL_SETTINGS = ("LGTM_NATIVE_CPU", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS",
                    "MKL_NUM_THREADS")
 
 
-def _add_files(digest, roots: list[Path], pattern: str = "*") -> None:
+def _add_files(digest, roots: list[Path], named_from: Path | None = None) -> None:
+    """Each file's name (relative to `named_from`, or to the directory given) and bytes."""
     for root in map(Path, roots):
-        files = sorted(p for p in root.rglob(pattern) if p.is_file()) if root.is_dir() else [root]
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in files:
-            digest.update(str(path.relative_to(root) if root.is_dir() else path.name).encode())
+            name = path.relative_to(named_from or (root if root.is_dir() else root.parent))
+            digest.update(str(name).encode())
             with open(path, "rb") as data:
                 while chunk := data.read(_CHUNK):
                     digest.update(chunk)
@@ -66,14 +70,14 @@ def _add_files(digest, roots: list[Path], pattern: str = "*") -> None:
 
 def fingerprint(settings: dict, inputs: list[Path]) -> str:
     """A digest of what a run's result depends on: its settings, its input files' bytes, the
-    project's code, the computing libraries' versions and the CPU kernel settings."""
+    training stages' code, the computing libraries' versions and the CPU kernel settings."""
     from importlib.metadata import version
 
     environment = {"libraries": {name: version(name) for name in LIBRARIES},
                    "kernels": {name: os.environ.get(name) for name in KERNEL_SETTINGS}}
     digest = hashlib.sha256(json.dumps([settings, environment], sort_keys=True, default=str).encode())
     _add_files(digest, inputs)
-    _add_files(digest, CODE, "*.py")
+    _add_files(digest, training_code(), named_from=REPO)
     return digest.hexdigest()
 
 
@@ -89,6 +93,32 @@ def _link_dir(source: Path, target: Path) -> None:
     shutil.copytree(source, target, copy_function=os.link)
 
 
+@dataclass(frozen=True)
+class ExtraOutput:
+    """An output a run writes as it trains, beside its best model and its logs (a spec's
+    anchors, a step's per-sample rows): carried in each checkpoint as NAME/, and, when it is a
+    directory of its own, kept with the finished run as NAME/ too."""
+
+    name: str  # its entry in checkpoints/RUN/TASK/latest/ (and finished/)
+    path: Path  # where the run writes it (a temporary directory until the run completes)
+    is_file: bool = False  # one file (held as NAME/FILE) rather than a directory
+
+
+def _save_extra(extra: ExtraOutput, saved: Path) -> None:
+    if not extra.is_file:
+        _copy_dir(extra.path, saved)
+    elif extra.path.is_file():
+        saved.mkdir()
+        shutil.copyfile(extra.path, saved / extra.path.name)
+
+
+def _restore_extra(extra: ExtraOutput, saved: Path) -> None:
+    if not extra.is_file:
+        _copy_dir(saved, extra.path)
+    elif (file := saved / extra.path.name).is_file():
+        shutil.copyfile(file, extra.path)
+
+
 class FinishedRuns:
     """checkpoints/RUN/TASK/finished/: the last finished run, to copy instead of training again."""
 
@@ -100,15 +130,15 @@ class FinishedRuns:
         path = self.finished / "fingerprint"
         return self.finished if path.is_file() and path.read_text() == run_fingerprint else None
 
-    def restore(self, run_dir: Path, live_dir: Path, anchors_dir: Path | None = None) -> None:
-        """Copy the kept run into `run_dir`, `live_dir` and `anchors_dir` (new directories)."""
+    def restore(self, run_dir: Path, live_dir: Path, extras: list[ExtraOutput] = ()) -> None:
+        """Copy the kept run into `run_dir`, `live_dir` and its extra output directories (new)."""
         _link_dir(self.finished / "run", run_dir)
         _link_dir(self.finished / "live", live_dir)
-        if anchors_dir is not None:
-            _link_dir(self.finished / "anchors", anchors_dir)
+        for extra in extras:
+            _link_dir(self.finished / extra.name, extra.path)
 
-    def keep(self, run_dir: Path, live_dir: Path, run_fingerprint: str, anchors_dir: Path | None = None) -> None:
-        """Keep a finished run (replacing the one kept before)."""
+    def keep(self, run_dir: Path, live_dir: Path, run_fingerprint: str, extras: list[ExtraOutput] = ()) -> None:
+        """Keep a finished run and its extra output directories (replacing the run kept before)."""
         self.finished.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.finished.parent / ".finished.tmp"
         if tmp.exists():
@@ -116,8 +146,8 @@ class FinishedRuns:
         tmp.mkdir()
         _link_dir(run_dir, tmp / "run")
         _link_dir(live_dir, tmp / "live")
-        if anchors_dir is not None:
-            _link_dir(anchors_dir, tmp / "anchors")
+        for extra in extras:
+            _link_dir(extra.path, tmp / extra.name)
         (tmp / "fingerprint").write_text(run_fingerprint)
         replace(tmp, self.finished)
 
@@ -160,22 +190,18 @@ class Checkpoints:
             record["held_position"] = tuple(record["held_position"])
         return Progress(**record)
 
-    def restore(self, model_dir: Path, live_dir: Path, anchors_dir: Path | None = None,
-                samples_file: Path | None = None) -> None:
-        """Models, optimizers, schedulers and RNG states as saved; the best student, the logs,
-        the anchors and the per-sample rows so far into the run's (new) temporary directories."""
+    def restore(self, model_dir: Path, live_dir: Path, extras: list[ExtraOutput] = ()) -> None:
+        """Models, optimizers, schedulers and RNG states as saved; the best student, the logs
+        and the extra outputs so far into the run's (new) temporary directories."""
         self.accelerator.load_state(str(self.latest / "state"))
         if self.accelerator.is_main_process:
             _copy_dir(self.latest / "best", model_dir)
             _copy_dir(self.latest / "live", live_dir)
-            if anchors_dir is not None:
-                _copy_dir(self.latest / "anchors", anchors_dir)
-            if samples_file is not None and (saved := self.latest / "samples" / samples_file.name).is_file():
-                shutil.copyfile(saved, samples_file)
+            for extra in extras:
+                _restore_extra(extra, self.latest / extra.name)
         self.accelerator.wait_for_everyone()
 
-    def save(self, progress: Progress, model_dir: Path, live_dir: Path, anchors_dir: Path | None = None,
-             samples_file: Path | None = None) -> None:
+    def save(self, progress: Progress, model_dir: Path, live_dir: Path, extras: list[ExtraOutput] = ()) -> None:
         tmp = self.directory / ".latest.tmp"
         if self.accelerator.is_main_process and tmp.exists():
             shutil.rmtree(tmp)
@@ -185,11 +211,8 @@ class Checkpoints:
         if self.accelerator.is_main_process:
             _copy_dir(model_dir, tmp / "best")
             _copy_dir(live_dir, tmp / "live")
-            if anchors_dir is not None:
-                _copy_dir(anchors_dir, tmp / "anchors")
-            if samples_file is not None and samples_file.is_file():
-                (tmp / "samples").mkdir()
-                shutil.copyfile(samples_file, tmp / "samples" / samples_file.name)
+            for extra in extras:
+                _save_extra(extra, tmp / extra.name)
             (tmp / "progress.json").write_text(json.dumps(asdict(progress), indent=2) + "\n")
             replace(tmp, self.latest)
         self.accelerator.wait_for_everyone()

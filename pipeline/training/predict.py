@@ -1,14 +1,14 @@
 """A model's logits on whole splits: the kept student's on every dev and test split at the end
 of a run (pipeline/training/loop.py), any checkpoint's on a task's test files
-(pipeline/training/test_files.py)."""
+(pipeline/training/server_predictions.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from pipeline.distill.base import model_inputs
-from pipeline.reporting.outputs import SplitOutput
+from pipeline.distill.context import model_inputs
+from pipeline.results.outputs import SplitOutput
 from pipeline.training.batches import loader
 
 

@@ -1,4 +1,4 @@
-"""The runs of a method (or of the teacher alone), one per task, from params to run directories.
+"""A run (pipeline/settings/runs.py's RunSpec) on each task, from params to run directories.
 
 A run directory holds `model/` (the best student: a normal model directory with its
 tokenizer), `outputs/` (its logits on the dev and test splits) and `summary.json`; DVCLive's
@@ -10,13 +10,12 @@ a later stage copies instead of training it again (pipeline/training/checkpoints
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
 from pipeline.atomic import atomic_path
-from pipeline.distill.steps import STEPS
 from pipeline.errors import InputError
 from pipeline.glue.tasks import Task
 from pipeline.launch import inside_launch, main_writes, process_state
@@ -28,13 +27,13 @@ from pipeline.models.loading import (
     zero_classifier,
 )
 from pipeline.parallel import run_jobs
-from pipeline.reporting.outputs import output_keys, save_outputs
-from pipeline.reporting.summary import RunSummary
-from pipeline.settings.methods import FINETUNE_TEACHER, METHODS, assistant_run
+from pipeline.results.outputs import output_keys, save_outputs
+from pipeline.results.summary import RunSummary
 from pipeline.settings.params import Params
+from pipeline.settings.runs import RunSpec
 from pipeline.training.batches import held_out_split
-from pipeline.training.checkpoints import FinishedRuns, fingerprint, remove_unfinished
-from pipeline.training.loop import RunData, RunDirs, train
+from pipeline.training.checkpoints import ExtraOutput, FinishedRuns, fingerprint, remove_unfinished
+from pipeline.training.loop import LoopConfig, RunData, RunDirs, train
 
 log = logging.getLogger("train")
 
@@ -62,28 +61,16 @@ def selection_and_held_out(params: Params, task: Task, splits):
     return train_set, dev, dev
 
 
-def _assistant_of(run: str) -> str | None:
-    """The method whose assistant `run` is (takd-assistant: takd), if it is one."""
-    return next((name for name, info in METHODS.items() if info.teacher == "assistant" and run == assistant_run(name)),
-                None)
-
-
-def _method_of(run: str) -> str:
-    """finetune-teacher is the finetune step applied to the teacher; an assistant is trained by
-    its method's own step (TAKD: KD from the fine-tuned teacher)."""
-    return "finetune" if run == FINETUNE_TEACHER else _assistant_of(run) or run
-
-
-def _assistant(params: Params, task: Task, method: str, paths: RunPaths):
-    """The assistant before training: the pre-trained teacher's first layers (TAKD)."""
+def _assistant(params: Params, task: Task, spec: RunSpec, paths: RunPaths):
+    """An assistant before training: the pre-trained teacher's first layers (TAKD)."""
     from transformers import AutoConfig
 
-    from pipeline.distill.takd import assistant_layers
+    from pipeline.methods.takd import assistant_layers
 
     teacher = load_task_model(paths.pretrained / "teacher", task)
-    depth = assistant_layers(params.method_settings(method).assistant_layers, teacher.config.num_hidden_layers,
+    depth = assistant_layers(params.method_settings(spec.method).assistant_layers, teacher.config.num_hidden_layers,
                              AutoConfig.from_pretrained(paths.pretrained / "student").num_hidden_layers)
-    return keep_first_layers(teacher, depth, f"{method} assistant")
+    return keep_first_layers(teacher, depth, f"{spec.method} assistant")
 
 
 def _anchor_dirs(anchors: Path) -> list[Path]:
@@ -91,140 +78,127 @@ def _anchor_dirs(anchors: Path) -> list[Path]:
     return sorted(anchors.glob("anchor-*"), key=lambda path: int(path.name.split("-")[1]))
 
 
-def _models(params: Params, task: Task, run: str, paths: RunPaths):
+def _initial_student(params: Params, task: Task, spec: RunSpec, paths: RunPaths):
+    """The model the run trains, before training (the "student" of the loop)."""
+    if spec.student == "teacher-layers":
+        return _assistant(params, task, spec, paths)
+    return load_task_model(paths.pretrained / spec.student, task)  # models/TASK/student or /teacher
+
+
+def _initial_teacher(params: Params, task: Task, spec: RunSpec, paths: RunPaths):
+    """The run's teacher, before training, or None."""
+    if spec.teacher == "pretrained":  # ProKT, LGTM: the pre-trained teacher learns beside the student
+        return load_task_model(paths.pretrained / "teacher", task)
+    if spec.teacher == "anchors":  # RCO: the fine-tuned teacher's anchors, one after another
+        from pipeline.distill.anchors import AnchorRoute
+
+        anchors, wanted = _anchor_dirs(paths.anchors), params.method_settings(spec.method).anchors
+        if len(anchors) != wanted:
+            raise InputError(f"{paths.anchors}: {len(anchors)} anchors; {spec.method}.anchors asks for {wanted}: "
+                             "run the finetune-teacher stage first")
+        return AnchorRoute([load_task_model(path, task) for path in anchors])
+    teacher = _teacher_file(spec, paths)  # KD: the teacher fine-tuned alone; TAKD: its assistant
+    return None if teacher is None else load_task_model(teacher, task)
+
+
+def _initial_models(params: Params, task: Task, spec: RunSpec, paths: RunPaths):
     """(student, teacher or None) of a run, before training."""
-    if run == FINETUNE_TEACHER:  # the teacher trained alone takes the student's slot
-        return load_task_model(paths.pretrained / "teacher", task), None
-    if (method := _assistant_of(run)) is not None:  # the assistant takes the student's slot
-        return _assistant(params, task, method, paths), load_task_model(paths.finetuned_teacher, task)
-    info = METHODS[run]
-    student = load_task_model(paths.pretrained / "student", task)
-    if info.teacher == "pretrained":  # ProKT, LGTM: the pre-trained teacher learns beside the student
-        teacher = load_task_model(paths.pretrained / "teacher", task)
-        if getattr(params.method_settings(run), "init_classifier_to_zero", False):  # ProKT's and LGTM's knob
-            zero_classifier(student)
-            zero_classifier(teacher)
-        return student, teacher
-    if info.teacher == "finetuned":  # KD: the teacher fine-tuned alone, frozen
-        return student, load_task_model(paths.finetuned_teacher, task)
-    if info.teacher == "assistant":  # TAKD: the assistant distilled from that teacher
-        return student, load_task_model(paths.assistant, task)
-    if info.teacher == "anchors":  # RCO: that teacher's anchors, one after another
-        from pipeline.distill.rco import AnchorRoute
-
-        anchors = _anchor_dirs(paths.anchors)
-        if len(anchors) != params.method_settings(run).anchors:
-            raise InputError(f"{paths.anchors}: {len(anchors)} anchors; {run}.anchors asks for "
-                             f"{params.method_settings(run).anchors}: run the finetune-teacher stage first")
-        return student, AnchorRoute([load_task_model(path, task) for path in anchors])
-    return student, None
+    student, teacher = _initial_student(params, task, spec, paths), _initial_teacher(params, task, spec, paths)
+    if spec.teacher == "pretrained" and getattr(params.method_settings(spec.method), "init_classifier_to_zero", False):
+        zero_classifier(student)  # ProKT's and LGTM's knob
+        zero_classifier(teacher)
+    return student, teacher
 
 
-def _teacher_input(run: str, paths: RunPaths) -> Path | None:
-    """The file input a run's teacher is loaded from, if any."""
-    if run == FINETUNE_TEACHER:
-        return None
-    if _assistant_of(run) is not None:
-        return paths.finetuned_teacher
+def _teacher_file(spec: RunSpec, paths: RunPaths) -> Path | None:
+    """The file input a run's teacher is loaded from, if it is another run's output."""
     return {"finetuned": paths.finetuned_teacher, "assistant": paths.assistant,
-            "anchors": paths.anchors}.get(METHODS[run].teacher)
+            "anchors": paths.anchors}.get(spec.teacher)
 
 
-def learning_rates(params: Params, run: str) -> dict[str, float | None]:
-    """The base rates of the run's optimizers: its student's (finetune-teacher trains the teacher
-    alone, at the teacher's rate) and, for a method that trains its teacher, the teacher's."""
-    method = _method_of(run)
-    student = params.train.teacher_learning_rate if run == FINETUNE_TEACHER else params.train.learning_rate
-    step = STEPS[method]()
-    teacher = step.teacher_learning_rate(params.train, params.method_settings(method)) if step.info.trains_teacher \
-        else None
-    return {"student": student, "teacher": teacher}
-
-
-def run_fingerprint(params: Params, task: Task, run: str, paths: RunPaths, processes: int = 1) -> str:
-    """What the run's result depends on: the params it reads, its input files, the code, and
-    the processes it is split across (the launch's, which a config file may set: the same
-    global batch on more processes sums in another order and draws other dropout masks)."""
-    method = _method_of(run)
-    # The two base rates enter as the rates the run uses, not as `train` keys: a change of the
-    # student's rate must not retrain the teacher fine-tuned alone, nor the teacher's rate KD.
-    shared = params.train.model_dump(exclude={"learning_rate", "teacher_learning_rate"})
-    settings = {"task": task.name, "run": run, "seed": params.seed, "processes": processes, "train": shared,
-                "learning_rates": learning_rates(params, run), "held_out": params.held_out.model_dump(),
-                method: params.method_settings(method).model_dump()}
-    if run == FINETUNE_TEACHER:
-        settings["anchors"] = params.teacher_anchors()
+def run_fingerprint(params: Params, task: Task, spec: RunSpec, paths: RunPaths, processes: int = 1) -> str:
+    """What the run's result depends on: the settings it reads (RunSpec.settings), its input
+    files, the code, and the processes it is split across (the launch's, which a config file
+    may set)."""
     inputs = [paths.tokenized, paths.pretrained]
-    if (teacher := _teacher_input(run, paths)) is not None:
+    if (teacher := _teacher_file(spec, paths)) is not None:
         inputs.append(teacher)
-    return fingerprint(settings, inputs)
+    return fingerprint(spec.settings(params, task.name, processes), inputs)
 
 
-def train_run(params: Params, task: Task, run: str, paths: RunPaths) -> RunSummary:
-    """The run `run` (a method, or finetune-teacher) of `task`, into `paths.run`: copied from its
-    finished run if one of the same fingerprint is kept, trained otherwise. Inside a launch
-    every process trains and only the main one writes (pipeline/launch.py)."""
+def _extra_outputs(spec: RunSpec, paths: RunPaths) -> list[ExtraOutput]:
+    """The spec's outputs of their own beside its run and live directories (its anchors)."""
+    return [ExtraOutput("anchors", paths.anchors)] if spec.anchors else []
+
+
+def _copy_finished(finished: FinishedRuns, spec: RunSpec, paths: RunPaths) -> None:
+    with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir, ExitStack() as stack:
+        extras = [replace(extra, path=stack.enter_context(atomic_path(extra.path)))
+                  for extra in _extra_outputs(spec, paths)]
+        finished.restore(run_dir, live_dir, extras)
+
+
+def train_run(params: Params, task: Task, spec: RunSpec, paths: RunPaths) -> RunSummary:
+    """The run `spec` of `task`, into `paths.run`: copied from its finished run if one of the
+    same fingerprint is kept, trained otherwise. Inside a launch every process trains and only
+    the main one writes (pipeline/launch.py)."""
     state = process_state()
-    main = state.is_main_process
-    run_print = run_fingerprint(params, task, run, paths, state.num_processes)
+    run_print = run_fingerprint(params, task, spec, paths, state.num_processes)
     finished = FinishedRuns(paths.checkpoints)
-    anchors = params.teacher_anchors() if run == FINETUNE_TEACHER else 0
     if kept := finished.find(run_print):
-        if main:
-            with atomic_path(paths.run) as run_dir, atomic_path(paths.live) as live_dir, \
-                    _anchors_path(paths, anchors) as anchors_dir:
-                finished.restore(run_dir, live_dir, anchors_dir)
+        if state.is_main_process:
+            _copy_finished(finished, spec, paths)
             log.info("%s %s: the finished run of these params, inputs and code is kept: copied, not trained",
-                     task.name, run)
+                     task.name, spec.name)
         return RunSummary.read(kept / "run" / "summary.json")
+    summary = _train_and_write(params, task, spec, paths, run_print, state)
+    if state.is_main_process:
+        finished.keep(paths.run, paths.live, run_print, _extra_outputs(spec, paths))
+        remove_unfinished(paths.checkpoints)  # the run is complete: nothing to resume
+    return summary
 
+
+def _run_data(params: Params, task: Task, paths: RunPaths) -> RunData:
     import datasets
 
     splits = datasets.load_from_disk(str(paths.tokenized))
     train_set, selection_set, held_set = selection_and_held_out(params, task, splits)
-    data = RunData(train_set, selection_set, held_set, {key: splits[key] for key in output_keys(task)})
-    tokenizer = load_tokenizer(paths.pretrained / "student")
-    student, teacher = _models(params, task, run, paths)
-    summary = RunSummary(method=run, selection_metric=task.selection_metric, best_step=None, best=None,
-                         teacher_best=None, teacher_best_step=None, steps=0, last=None, task=task.name,
-                         held_out=params.held_out.source, train_examples=len(train_set),
-                         selection_examples=len(selection_set))
-    method = _method_of(run)
-    rates = learning_rates(params, run)
+    return RunData(load_tokenizer(paths.pretrained / "student"), train_set, selection_set, held_set,
+                   {key: splits[key] for key in output_keys(task)})
 
-    with main_writes(paths.run, state) as run_dir, main_writes(paths.live, state) as live_dir, \
-            main_writes(paths.anchors if anchors else None, state) as anchors_dir:
-        if main:
+
+def _train_and_write(params: Params, task: Task, spec: RunSpec, paths: RunPaths, run_print: str,
+                     state) -> RunSummary:
+    """Train the run and write its directories (each renamed into place when complete)."""
+    data = _run_data(params, task, paths)
+    student, teacher = _initial_models(params, task, spec, paths)
+    summary = RunSummary(method=spec.name, selection_metric=task.selection_metric, best_step=None, best=None,
+                         teacher_best=None, teacher_best_step=None, steps=0, last=None, task=task.name,
+                         held_out=params.held_out.source, train_examples=len(data.train_set),
+                         selection_examples=len(data.selection_set))
+    config = LoopConfig(task, params.train, params.method_settings(spec.method), params.seed,
+                        params.launch.checkpoint_steps, run_print)
+    with main_writes(paths.run, state) as run_dir, main_writes(paths.live, state) as live_dir, ExitStack() as stack:
+        extras = {extra.name: stack.enter_context(main_writes(extra.path, state))
+                  for extra in _extra_outputs(spec, paths)}
+        if state.is_main_process:
             run_dir.mkdir()
         state.wait_for_everyone()
-        result = train(
-            STEPS[method](), task=task, student=student, teacher=teacher, tokenizer=tokenizer, data=data,
-            train=params.train, settings=params.method_settings(method), student_learning_rate=rates["student"],
-            seed=params.seed, checkpoint_steps=params.launch.checkpoint_steps,
-            dirs=RunDirs(run_dir / "model", live_dir, paths.checkpoints, anchors_dir, run_dir), fingerprint=run_print,
-            summary=summary, anchors=anchors,
-        )
-        if not main:
-            return result.summary
-        save_outputs(run_dir / "outputs", result.outputs)
-        # DVCLive's own summary would sit among the plots (dvc.yaml plots the whole live
-        # directory against `step`); the run's summary.json and metrics/ hold the same facts.
-        (live_dir / "metrics.json").unlink(missing_ok=True)
-        (run_dir / "summary.json").write_text(result.summary.to_json())
-    finished.keep(paths.run, paths.live, run_print, paths.anchors if anchors else None)
-    remove_unfinished(paths.checkpoints)  # the run is complete: nothing to resume
+        dirs = RunDirs(run_dir / "model", live_dir, paths.checkpoints, run_dir, extras.get("anchors"))
+        result = train(spec, config, student, teacher, data, dirs, summary)
+        if state.is_main_process:
+            save_outputs(run_dir / "outputs", result.outputs)
+            # DVCLive's own summary would sit among the plots (dvc.yaml plots the whole live
+            # directory against `step`); the run's summary.json and metrics/ hold the same facts.
+            (live_dir / "metrics.json").unlink(missing_ok=True)
+            (run_dir / "summary.json").write_text(result.summary.to_json())
     return result.summary
 
 
-def _anchors_path(paths: RunPaths, anchors: int):
-    """Where a run writes its anchors (written beside and renamed in), or nowhere."""
-    return atomic_path(paths.anchors) if anchors else nullcontext(None)
-
-
-def train_runs(params: Params, tasks: list[Task], run: str, paths_of) -> list[RunSummary]:
-    """The run `run` of every task, `launch.workers` at a time (one at a time inside a launch:
+def train_runs(params: Params, tasks: list[Task], spec: RunSpec, paths_of) -> list[RunSummary]:
+    """The run `spec` of every task, `launch.workers` at a time (one at a time inside a launch:
     its processes share one process group); `paths_of(task name)` gives each run's paths."""
-    jobs = [partial(train_run, params, task, run, paths_of(task.name)) for task in tasks]
+    jobs = [partial(train_run, params, task, spec, paths_of(task.name)) for task in tasks]
     # What every run imports, imported once before the runs fork: seconds per run otherwise.
     import datasets  # noqa: F401
 

@@ -24,20 +24,21 @@ log = logging.getLogger("clean")
 def main(params_file: Path = PARAMS_OPTION) -> None:
     """Remove checkpoints that nothing will resume."""
     from pipeline.glue.tasks import TASKS
-    from pipeline.settings.methods import FINETUNE_TEACHER, METHODS
     from pipeline.settings.params import load_params
+    from pipeline.settings.runs import run_specs
     from pipeline.training.checkpoints import remove_unfinished
     from pipeline.training.run import RunPaths, run_fingerprint
 
     params = load_params(params_file)
+    specs = run_specs(params)
     for progress in sorted(CHECKPOINTS_ROOT.glob("*/*/latest/progress.json")):
         run, task = progress.parts[-4], progress.parts[-3]
         paths = RunPaths(**run_layout(run, task))
-        if not (paths.run / "summary.json").is_file() or task not in TASKS or run not in [FINETUNE_TEACHER, *METHODS]:
+        if not (paths.run / "summary.json").is_file() or task not in TASKS or run not in specs:
             continue  # unfinished here (a rerun resumes from it), or not a run of the pipeline's
         # launch.processes: the processes of a run launched without a config file (one with a
         # config file keeps its checkpoint: its process count is the file's).
-        current = run_fingerprint(params, TASKS[task], run, paths, params.launch.processes)
+        current = run_fingerprint(params, TASKS[task], specs[run], paths, params.launch.processes)
         if json.loads(progress.read_text())["fingerprint"] == current:
             remove_unfinished(paths.checkpoints)
             log.info("removed %s: its run is finished in %s", progress.parent, paths.run)

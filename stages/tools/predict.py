@@ -37,7 +37,7 @@ def main(
     from pipeline.models.loading import load_task_model, load_tokenizer
     from pipeline.reporting.evaluation import add_prediction_files
     from pipeline.settings.params import load_params
-    from pipeline.training.test_files import predict_test_files
+    from pipeline.training.server_predictions import predict_test_files
 
     params = load_params(params_file)
     glue_task = get_task(task)

@@ -27,7 +27,7 @@ def main(
     from pipeline.atomic import write_json
     from pipeline.errors import InputError
     from pipeline.reporting.server_score import score_submission
-    from pipeline.reporting.table import METRIC_LABELS
+    from pipeline.reporting.results_table import METRIC_LABELS
 
     result = score_submission(zip_path, glue_data)
     if not result["scores"]:
