@@ -10,10 +10,15 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-# The environment pytest started with. A test module that imports `stages` pins the CPU kernels
-# in this process's environment (stages/environment.py); a stage run as a subprocess starts from
-# this one instead, as from a shell, so that LGTM_NATIVE_CPU=1 still means the machine's kernels.
+# The environment pytest started with, before the kernels are pinned below: a stage run as a
+# subprocess starts from this one, as from a shell, so that LGTM_NATIVE_CPU=1 still means the
+# machine's kernels.
 STARTING_ENVIRON = dict(os.environ)
+# This process computes what the stages compute in theirs, and its subprocesses inherit its
+# environment: pin the same CPU kernels here, before any test module imports torch.
+from stages.environment import pin_cpu_kernels  # noqa: E402
+
+pin_cpu_kernels()
 # Masked-LM steps of the tiny models in tests that run stages: they check what the stages do,
 # not how well the models learn (test_models checks that pre-training learns).
 QUICK_PRETRAINING_STEPS = 8

@@ -90,6 +90,15 @@ def test_student_cut_from_a_local_checkpoint(tmp_path):
 
 def test_directory_that_is_not_a_model_is_a_clear_error(tmp_path):
     (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(InputError, match=rf"{tmp_path}: not a model directory: no config.json, no weights"):
+        load_checkpoint(ModelSpec(name=str(tmp_path)), task=TASKS["rte"], timeout_s=1)
+
+
+def test_a_model_directory_transformers_cannot_load_is_a_clear_error(tmp_path):
+    # Every file is there, but the config names no architecture transformers knows.
+    (tmp_path / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n")
     with pytest.raises(InputError, match=rf"model '{tmp_path}': cannot be loaded as a sequence classifier"):
         load_checkpoint(ModelSpec(name=str(tmp_path)), task=TASKS["rte"], timeout_s=1)
 
