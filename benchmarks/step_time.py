@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from pipeline.methods.base import Method
-from pipeline.methods.registry import STEPS
 from pipeline.methods.registry import METHODS as REGISTRY
+from pipeline.methods.registry import STEPS
 from pipeline.settings.params import load_preset
 from pipeline.training.loop import setup
 from reference.lgtm_authors import KdWeights, lgtm_iteration

@@ -37,8 +37,8 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
     from pipeline.reporting.server_score import task_truth_dir
     from pipeline.reporting.submission import build_submission
     from pipeline.reporting.summary_metrics import summary
-    from pipeline.settings.runs import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
+    from pipeline.settings.runs import FINETUNE_TEACHER
 
     params = load_params(params_file)
     runs = [FINETUNE_TEACHER, *params.methods.all()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.settings.runs import assistant_run, FINETUNE_TEACHER, TEACHER_ANCHORS
+from pipeline.settings.runs import FINETUNE_TEACHER, TEACHER_ANCHORS, assistant_run
 
 PARAMS_CHECKED = Path("data/params-checked.txt")
 GLUE_ROOT = Path("data/glue")

@@ -19,8 +19,8 @@ from stages.paths import LIVE_ROOT, PLOTS_DIR
 def main(params_file: Path = PARAMS_OPTION) -> None:
     """Gather every run's logs of each task into the task's two overlay files."""
     from pipeline.reporting.overlays import write_overlays
-    from pipeline.settings.runs import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
+    from pipeline.settings.runs import FINETUNE_TEACHER
 
     params = load_params(params_file)
     write_overlays(LIVE_ROOT, [FINETUNE_TEACHER, *params.methods.all()], params.tasks, PLOTS_DIR)

@@ -18,8 +18,8 @@ from stages.paths import METRICS_DIR, REPORTS_DIR
 def main(params_file: Path = PARAMS_OPTION) -> None:
     """Regenerate the results table (the teacher and each method, every trained task)."""
     from pipeline.reporting.results_table import results_frame, write_tables
-    from pipeline.settings.runs import FINETUNE_TEACHER
     from pipeline.settings.params import load_params
+    from pipeline.settings.runs import FINETUNE_TEACHER
 
     params = load_params(params_file)
     frame = results_frame(METRICS_DIR, [FINETUNE_TEACHER, *params.methods.all()], params.tasks, params.data.source)

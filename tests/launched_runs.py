@@ -19,12 +19,12 @@ from pathlib import Path
 from stages.environment import setup_process
 
 setup_process()  # the CPU kernels pinned before torch loads, as in a stage
-from pipeline.glue.tasks import get_task
-from pipeline.methods.registry import METHODS
-from pipeline.settings.params import load_params
-from pipeline.settings.runs import FINETUNE_TEACHER, assistant_run, run_spec
-from pipeline.training.run import RunPaths, train_run
-from stages.paths import run_layout
+from pipeline.glue.tasks import get_task  # noqa: E402
+from pipeline.methods.registry import METHODS  # noqa: E402
+from pipeline.settings.params import load_params  # noqa: E402
+from pipeline.settings.runs import FINETUNE_TEACHER, assistant_run, run_spec  # noqa: E402
+from pipeline.training.run import RunPaths, train_run  # noqa: E402
+from stages.paths import run_layout  # noqa: E402
 
 # Those that others read first: the teacher alone (with its anchors), then the assistants; then
 # every method, those that start from the pre-trained models first.

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_lgtm_gradient import batch, tiny_bert  # noqa: E402
 
 from pipeline.distill.context import StepContext  # noqa: E402
-from pipeline.methods.registry import STEPS  # noqa: E402
 from pipeline.methods.lgtm import LgtmSettings  # noqa: E402
+from pipeline.methods.registry import STEPS  # noqa: E402
 
 BATCH, HELD = {**batch(1, size=8), "idx": torch.arange(100, 108)}, batch(2, size=4)
 

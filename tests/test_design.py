@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 import yaml
+
 from pipeline.source_closure import (
     LOOP,
     REPO,

@@ -11,9 +11,7 @@ from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.correlation import dist_term
-
-from pipeline.methods.dist import Dist
-from pipeline.methods.dist import DistSettings
+from pipeline.methods.dist import Dist, DistSettings
 from reference.dist import DistObjective
 
 # The reference's ImageNet weights (CE 1, DIST 2) at its CIFAR temperature form 'dist_t2'.

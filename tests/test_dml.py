@@ -14,8 +14,7 @@ from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.context import StepContext
-from pipeline.methods.dml import Dml
-from pipeline.methods.dml import DmlSettings
+from pipeline.methods.dml import Dml, DmlSettings
 from reference.dml import guarded_kl, mutual_learning_iteration
 
 REFERENCE = DmlSettings(kl_weight=1.0, temperature=1.0, init_classifier_to_zero=False)

@@ -6,66 +6,29 @@ Runs in a scratch git+DVC copy of the project, narrowed to three tasks."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import REPO
-
-from pipeline.settings.params import compose
+from scratch_project import every_byte, git, run, scratch_project, sh
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 # RTE sits between two tasks, as in data.tasks: the one before it was rewritten by the old stage
 # and the one after it was never written.
 TASKS = ["cola", "rte", "wnli"]
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO)}
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
-
-
-def sh(*args: str, cwd: Path) -> str:
-    result = run(*args, cwd=cwd)
-    assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
-
-
-def git(*args: str, cwd: Path) -> str:
-    return sh("git", "-c", "user.email=t@t", "-c", "user.name=t", *args, cwd=cwd)
-
-
-def every_byte(directory: Path) -> dict[str, bytes]:
-    """Every file under `directory` (hidden ones included), by relative path."""
-    return {str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*"))
-            if path.is_file()}
+def narrowed(preset: dict) -> None:
+    preset.update(tasks=["rte"])
+    preset["data"].update(tasks=TASKS)
+    preset["data"]["synthetic"].update(train_rows=60, dev_rows=20, test_rows=20)
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """The project's tracked files with the demo preset narrowed to TASKS and small, its data
     downloaded by `dvc repro download` and committed, as a user would."""
-    root = tmp_path_factory.mktemp("repo")
-    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
-                             text=True).stdout.split()
-    for name in tracked:
-        if name != "dvc.lock" and (REPO / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
-    preset = yaml.safe_load((root / "conf/preset/demo.yaml").read_text())
-    preset.update(tasks=["rte"])
-    preset["data"].update(tasks=TASKS)
-    preset["data"]["synthetic"].update(train_rows=60, dev_rows=20, test_rows=20)
-    (root / "conf/preset/demo.yaml").write_text("# @package _global_\n" + yaml.safe_dump(preset, sort_keys=False))
-    (root / "params.yaml").write_text(yaml.safe_dump(compose(conf_dir=root / "conf"), sort_keys=False))
-    sh("git", "init", "-q", cwd=root)
-    git("add", "-A", cwd=root)
-    git("commit", "-qm", "init", cwd=root)
+    root = scratch_project(tmp_path_factory.mktemp("repo"), narrowed)
     sh("dvc", "repro", "download", cwd=root)
     git("add", "-A", cwd=root)
     git("commit", "-qm", "downloaded", cwd=root)

@@ -5,7 +5,6 @@ copy of the project, narrowed to one task and two methods to keep it quick."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -14,64 +13,28 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import QUICK_PRETRAINING_STEPS, REPO
-
-from pipeline.settings.params import compose
+from conftest import QUICK_PRETRAINING_STEPS
+from scratch_project import changed_stages, edit_params, environment, git, run, scratch_project, sh
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
-
-
-def sh(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO)}
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
-    assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
-
-
-def git(*args: str, cwd: Path) -> None:
-    sh("git", "-c", "user.email=t@t", "-c", "user.name=t", *args, cwd=cwd)
-
-
-def edit_params(repo: Path, edit) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    edit(params)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def changed_stages(repo: Path) -> set[str]:
-    return set(json.loads(sh("dvc", "status", "--json", cwd=repo)))
 
 
 def stages_run(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    """The tracked project files, with the demo preset narrowed to RTE, KD and LGTM, small."""
-    root = tmp_path_factory.mktemp("repo")
-    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True).stdout.split()
-    for name in tracked:
-        if name == "dvc.lock" or not (REPO / name).is_file():
-            continue
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, root / name)
-
-    preset = yaml.safe_load((root / "conf/preset/demo.yaml").read_text())
+def narrowed(preset: dict) -> None:
     preset.update(tasks=["rte"], methods={"pretrained": ["lgtm"], "teacher": ["kd"], "assistant": ["takd"],
                                           "anchors": ["rco"]})
     preset["data"]["synthetic"].update(train_rows=100, dev_rows=20, test_rows=20)
     preset["train"].update(epochs=1, eval_steps=5, batch_size=16)
     preset["model"]["tiny_pretraining"]["steps"] = QUICK_PRETRAINING_STEPS
-    (root / "conf/preset/demo.yaml").write_text("# @package _global_\n" + yaml.safe_dump(preset, sort_keys=False))
-    # params.yaml is the composition of conf/, as DVC writes it.
-    (root / "params.yaml").write_text(yaml.safe_dump(compose(conf_dir=root / "conf"), sort_keys=False))
-    sh("git", "init", "-q", cwd=root)
-    git("add", "-A", cwd=root)
-    git("commit", "-qm", "init", cwd=root)
-    return root
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """The tracked project files, with the demo preset narrowed to RTE, KD and LGTM, small."""
+    return scratch_project(tmp_path_factory.mktemp("repo"), narrowed)
 
 
 @pytest.fixture(scope="module")
@@ -180,9 +143,8 @@ def outputs_in_place(repo: Path) -> dict[str, bytes]:
 
 
 def dvc_fails(*args: str, repo: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(REPO),
-           "HF_ENDPOINT": "http://127.0.0.1:9"}  # a closed port: the hub is unreachable at once
-    result = subprocess.run(["dvc", *args], cwd=repo, capture_output=True, text=True, env=env, timeout=600)
+    # A closed port: the hub is unreachable at once.
+    result = run("dvc", *args, cwd=repo, env=environment(HF_ENDPOINT="http://127.0.0.1:9"))
     assert result.returncode != 0, result.stdout[-2000:]
     return result
 

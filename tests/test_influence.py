@@ -13,12 +13,11 @@ import torch
 from test_lgtm_gradient import batch, forward, optimizer_with_history, tiny_bert
 from test_methods import SETTINGS, context, params
 
-from pipeline.distill.sample_influence import COLUMNS, SampleInfluence, sample_rows, shares
 from pipeline.distill.lgtm_gradient import teacher_gradient
+from pipeline.distill.sample_influence import COLUMNS, SampleInfluence, sample_rows, shares
 from pipeline.methods.registry import STEPS
 from pipeline.training.sample_log import SampleLog, due
-from reference.lgtm_authors import (KdWeights, first_pass_gradients, held_out_gradient, look_ahead_student,
-                                    optimizer_for_copy)
+from reference.lgtm_authors import KdWeights, first_pass_gradients, held_out_gradient, look_ahead_student, optimizer_for_copy
 
 ALPHA, ALPHA_T, TAU = 0.7, 0.4, 2.0
 

@@ -17,8 +17,7 @@ from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.context import StepContext
 from pipeline.distill.meta_gradient import teacher_gradient
-from pipeline.methods.metadistil import Metadistil
-from pipeline.methods.metadistil import MetadistilSettings
+from pipeline.methods.metadistil import Metadistil, MetadistilSettings
 from reference.metadistil import RoundSettings, meta_round
 
 LOOP_TEACHER_RATE = 1e-3  # train.teacher_learning_rate, which MetaDistil's own rate replaces

@@ -12,12 +12,11 @@ from conftest import REPO
 from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
+from pipeline.distill.anchors import AnchorRoute
 from pipeline.distill.context import StepContext
 from pipeline.distill.lgtm_gradient import teacher_gradient
-from pipeline.distill.anchors import AnchorRoute
-from pipeline.methods.registry import STEPS
 from pipeline.methods.lgtm import LgtmSettings
-from pipeline.methods.registry import METHODS
+from pipeline.methods.registry import METHODS, STEPS
 from pipeline.settings.params import load_params
 
 # Every method's knobs are a subset of LGTM's; each method reads its own.

@@ -5,72 +5,35 @@ for byte, and DVC shows nothing changed but the check."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import QUICK_PRETRAINING_STEPS, REPO
-
-from pipeline.settings.params import compose
+import scratch_project as scratch
+from conftest import QUICK_PRETRAINING_STEPS
+from scratch_project import changed_stages, edit_params, every_byte, git
 
 pytestmark = pytest.mark.slow
-BIN = Path(sys.executable).parent
 # A closed port: a hub probe fails at once, whatever the machine's network.
-ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "HF_ENDPOINT": "http://127.0.0.1:9"}
-ENV.pop("HF_HUB_OFFLINE", None)
+ENV = scratch.environment(HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_OFFLINE=None)
+run = partial(scratch.run, env=ENV)
+ok = partial(scratch.sh, env=ENV)
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=ENV, timeout=600)
-
-
-def ok(*args: str, cwd: Path) -> str:
-    result = run(*args, cwd=cwd)
-    assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout
-
-
-def git(*args: str, cwd: Path) -> str:
-    return ok("git", "-c", "user.email=t@t", "-c", "user.name=t", *args, cwd=cwd)
-
-
-def changed_stages(repo: Path) -> set[str]:
-    return set(json.loads(ok("dvc", "status", "--json", cwd=repo)))
-
-
-def tree_bytes(repo: Path, *folders: str) -> dict[str, bytes]:
-    """Every file under `folders`, by path: what a stage that ran would have rewritten or removed."""
-    return {str(path.relative_to(repo)): path.read_bytes()
-            for folder in folders for path in sorted((repo / folder).rglob("*")) if path.is_file()}
+def narrowed(preset: dict) -> None:
+    preset.update(tasks=["rte"])
+    preset["data"].update(tasks=["rte"])
+    preset["data"]["synthetic"].update(train_rows=100, dev_rows=20, test_rows=20)
+    preset["model"]["tiny_pretraining"]["steps"] = QUICK_PRETRAINING_STEPS
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     """The tracked project files, narrowed to RTE, reproduced up to the starting models and
     committed, as after a first `dvc repro`."""
-    root = tmp_path_factory.mktemp("journeys")
-    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True,
-                             text=True).stdout.split()
-    for name in tracked:
-        if name != "dvc.lock" and (REPO / name).is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, root / name)
-    preset = yaml.safe_load((root / "conf/preset/demo.yaml").read_text())
-    preset.update(tasks=["rte"])
-    preset["data"].update(tasks=["rte"])
-    preset["data"]["synthetic"].update(train_rows=100, dev_rows=20, test_rows=20)
-    preset["model"]["tiny_pretraining"]["steps"] = QUICK_PRETRAINING_STEPS
-    (root / "conf/preset/demo.yaml").write_text("# @package _global_\n" + yaml.safe_dump(preset, sort_keys=False))
-    # params.yaml is the composition of conf/, as `dvc exp run` writes it.
-    (root / "params.yaml").write_text(yaml.safe_dump(compose(conf_dir=root / "conf"), sort_keys=False))
-    git("init", "-q", cwd=root)
-    git("add", "-A", cwd=root)
-    git("commit", "-qm", "init", cwd=root)
+    root = scratch.scratch_project(tmp_path_factory.mktemp("journeys"), narrowed)
     ok("dvc", "repro", "pretrained", cwd=root)
     git("add", "-A", cwd=root)
     git("commit", "-qm", "reproduced up to the starting models", cwd=root)
@@ -84,19 +47,13 @@ def params_restored(repo):
     git("checkout", "--", "params.yaml", cwd=repo)
 
 
-def edit_params(repo: Path, edit) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    edit(params)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
 def test_a_folder_that_is_not_a_model_is_refused_before_dvc_removes_the_models(params_restored):
     repo = params_restored
     # What a finished run leaves: its model one level down, summaries beside it.
     run_dir = repo / "runs/lgtm/rte"
     shutil.copytree(repo / "models/rte/student", run_dir / "model")
     (run_dir / "summary.json").write_text("{}")
-    before = tree_bytes(repo, "models", "data")
+    before = every_byte(repo, "models", "data")
     try:
         edit_params(repo, lambda p: p["model"]["student"].update(name="runs/lgtm/rte"))
         result = run("dvc", "repro", cwd=repo)
@@ -107,7 +64,7 @@ def test_a_folder_that_is_not_a_model_is_refused_before_dvc_removes_the_models(p
             "(model.safetensors or pytorch_model.bin), no tokenizer (tokenizer.json, or a vocabulary such as vocab.txt); "
             "runs/lgtm/rte/model is one") in result.stderr.splitlines()
     assert result.stdout.count("Running stage") == 1
-    assert tree_bytes(repo, "models", "data") == before
+    assert every_byte(repo, "models", "data") == before
 
 
 def test_a_refused_change_leaves_every_other_stage_as_it_was(params_restored):
@@ -124,10 +81,10 @@ def test_a_refused_change_leaves_every_other_stage_as_it_was(params_restored):
 
 def test_check_gives_the_params_stage_s_message_for_an_exp_run_override_and_writes_nothing(params_restored):
     repo = params_restored
-    before = tree_bytes(repo, "models", "data") | {"params.yaml": (repo / "params.yaml").read_bytes()}
+    before = every_byte(repo, "models", "data") | {"params.yaml": (repo / "params.yaml").read_bytes()}
     checked = run(sys.executable, "-m", "stages", "check", "-S", "train.learnig_rate=0.001", cwd=repo)
     assert checked.returncode == 2
-    assert tree_bytes(repo, "models", "data") | {"params.yaml": (repo / "params.yaml").read_bytes()} == before
+    assert every_byte(repo, "models", "data") | {"params.yaml": (repo / "params.yaml").read_bytes()} == before
     # DVC itself stops at Hydra's words for the key without `+`, and with `+` writes the key
     # into params.yaml, where the params stage refuses it with the words `check` gave.
     assert "Could not override 'train.learnig_rate'" in run("dvc", "exp", "run", "-S", "train.learnig_rate=0.001",
@@ -142,7 +99,7 @@ def test_check_gives_the_params_stage_s_message_for_an_exp_run_override_and_writ
     # The refused override stays in params.yaml; checking it out gets back to where it was.
     assert "learnig_rate: 0.001" in (repo / "params.yaml").read_text()
     git("checkout", "--", "params.yaml", cwd=repo)
-    assert tree_bytes(repo, "models", "data") | {"params.yaml": (repo / "params.yaml").read_bytes()} == before
+    assert every_byte(repo, "models", "data") | {"params.yaml": (repo / "params.yaml").read_bytes()} == before
     assert {"params", "download", "pretrained"}.isdisjoint(changed_stages(repo))
 
 

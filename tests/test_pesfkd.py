@@ -14,10 +14,9 @@ from accelerate import Accelerator
 from test_lgtm_gradient import batch, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
-from pipeline.distill.context import StepContext
 from pipeline.distill.adapter import AdaptedTeacher
-from pipeline.methods.pesfkd import Pesfkd
-from pipeline.methods.pesfkd import PesfkdSettings
+from pipeline.distill.context import StepContext
+from pipeline.methods.pesfkd import Pesfkd, PesfkdSettings
 from reference import pesfkd as reference
 
 # The reference's defaults, with a bottleneck of 4 for a 16-wide teacher.

@@ -12,9 +12,7 @@ from test_lgtm_gradient import batch, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.patience import default_layer_map, patient_loss
-
-from pipeline.methods.pkd import Pkd
-from pipeline.methods.pkd import PkdSettings
+from pipeline.methods.pkd import Pkd, PkdSettings
 from reference.pkd import patient_distance, pkd_step_loss
 
 SETTINGS = PkdSettings(alpha_kd=0.7, temperature=3.0, beta=50.0, layer_map=None)

@@ -184,10 +184,10 @@ def test_nan_loss_stops_the_stage_with_the_step(prepared, tmp_path):
 
 def test_nan_loss_keeps_the_last_good_checkpoint(prepared, monkeypatch):
     """In process, with a method whose student turns NaN at its sixth step."""
-    from pipeline.methods.finetune import Finetune
-    from pipeline.methods.registry import STEPS
     from pipeline.errors import TrainingDiverged
     from pipeline.glue.tasks import get_task
+    from pipeline.methods.finetune import Finetune
+    from pipeline.methods.registry import STEPS
     from pipeline.settings.params import load_params
     from pipeline.settings.runs import run_spec
     from pipeline.training.run import RunPaths, train_run

@@ -11,9 +11,7 @@ from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.spherical import skd_loss, spherical
-
-from pipeline.methods.skd import Skd
-from pipeline.methods.skd import SkdSettings
+from pipeline.methods.skd import Skd, SkdSettings
 from reference.skd import skd_step_loss
 
 SETTINGS = SkdSettings(alpha_kd=0.8, temperature=2.0, multiplier=2.0)

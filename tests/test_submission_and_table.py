@@ -11,8 +11,8 @@ import pytest
 from pipeline.errors import InputError
 from pipeline.glue.normalized import write_split
 from pipeline.glue.tasks import TASKS
-from pipeline.reporting.submission import HEADER, SUBMISSION_FILES, build_submission
 from pipeline.reporting.results_table import results_frame, write_tables
+from pipeline.reporting.submission import HEADER, SUBMISSION_FILES, build_submission
 
 
 @pytest.fixture

@@ -13,11 +13,8 @@ from test_lgtm_gradient import batch, forward, tiny_bert
 from transformers import get_linear_schedule_with_warmup
 
 from pipeline.distill.anchors import AnchorRoute
-
-from pipeline.methods.rco import Rco
-from pipeline.methods.takd import assistant_layers, Takd
-from pipeline.methods.rco import RcoSettings
-from pipeline.methods.takd import TakdSettings
+from pipeline.methods.rco import Rco, RcoSettings
+from pipeline.methods.takd import Takd, TakdSettings, assistant_layers
 from pipeline.training.loop import anchor_steps
 
 

@@ -3,7 +3,6 @@ predictions by Pearson correlation, per example over the classes and per class o
 
 from __future__ import annotations
 
-
 import torch
 
 from pipeline.distill.losses import at_least_float32, soft_target_loss, task_loss

@@ -42,9 +42,9 @@ import torch
 from torch.func import jvp
 
 from pipeline.distill.context import Reduce, model_inputs, no_reduction
-from pipeline.distill.sample_influence import SampleInfluence
 from pipeline.distill.losses import soft_target_loss, soft_target_losses, student_loss, task_loss, teacher_loss
 from pipeline.distill.modes import eager_attention, train_modes
+from pipeline.distill.sample_influence import SampleInfluence
 from pipeline.distill.student_view import StudentView
 from pipeline.distill.virtual_step import virtual_step
 

@@ -3,7 +3,6 @@ classes and scaled to a sphere of radius m."""
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, not_utf8_at
 from pipeline.glue.normalized import TEST_LABEL, Example
 from pipeline.glue.tasks import FileLayout, Split, Task
 
@@ -61,10 +61,9 @@ def _decoded_lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 line = data.decode("utf-8")
             except UnicodeDecodeError as error:
-                # The column counts characters, 1-based: the offending byte's offset would not be one.
-                column = len(data[:error.start].decode("utf-8")) + 1
-                raise InputError(f"{path}:{lineno}: column {column}: byte 0x{data[error.start]:02x} "
-                                 "is not UTF-8; GLUE files are UTF-8") from None
+                _, column = not_utf8_at(data, error.start)  # `data` is the one line `lineno`
+                raise InputError(f"{path}:{lineno}: column {column}: byte 0x{data[error.start]:02x} is not UTF-8; "
+                                 "GLUE files are UTF-8") from None
             if lineno == 1:
                 line = line.removeprefix("\ufeff")  # MRPC's files start with a byte-order mark
             yield lineno, line.rstrip("\r\n")

@@ -12,7 +12,8 @@ correlation ⟨a − ā, b − b̄⟩ / (‖a − ā‖ ‖b − b̄‖ + 1e-8),
 as the reference computes it: hunto/image_classification_sota (DIST_KD's `classification`
 submodule), lib/models/losses/dist_kd.py (`DIST.forward`, the τ² factors included) combined by
 lib/models/losses/kd_loss.py `KDLoss.__call__` (`ori_loss * ori_loss_weight + kd_loss *
-kd_loss_weight`, the teacher under no_grad in eval mode). reference/dist.py re-implements both; the loss is in pipeline/distill/correlation.py.
+kd_loss_weight`, the teacher under no_grad in eval mode). reference/dist.py re-implements both;
+the loss is in pipeline/distill/correlation.py.
 The whole loss is computed in float32 at least (the reference's runs under fp16 autocast).
 
 Two classes (SST-2, MRPC, QQP, QNLI, RTE): each example's two probabilities centred are (u, −u),

@@ -48,9 +48,9 @@ class Lgtm(Method):
         import torch
 
         from pipeline.distill.context import distill_student, model_inputs
-        from pipeline.distill.sample_influence import gathered, sample_rows
         from pipeline.distill.lgtm_gradient import first_forward, grads, teacher_gradient
         from pipeline.distill.losses import student_loss
+        from pipeline.distill.sample_influence import gathered, sample_rows
         from pipeline.optim import apply_gradients
 
         s, accelerator = ctx.settings, ctx.accelerator

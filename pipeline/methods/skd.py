@@ -9,7 +9,8 @@ their biased variance plus ε = 1e-7, no affine) and multiplied by a fixed radiu
 
 (the cross-entropy on the student's *normalised* logits too). This is PaddleClas's `SKDLoss`
 (ppcls/loss/skdloss.py, `forward`), which follows forjiuzhou/Spherical-Knowledge-Distillation's
-README; reference/skd.py re-implements it; the loss is in pipeline/distill/spherical.py. PaddleClas writes the soft term as the cross-entropy
+README; reference/skd.py re-implements it; the loss is in pipeline/distill/spherical.py.
+PaddleClas writes the soft term as the cross-entropy
 −Σ p_T log p_S; the KL here differs from it by the teacher's entropy, a constant: the same
 gradient, a logged value 0 when the student matches. The student's predictions are its raw
 logits, whose arg max is the normalised logits' (a positive scale and a shift per example).

@@ -17,13 +17,11 @@ from importlib import metadata
 from pathlib import Path
 
 from pipeline.errors import InputError
+from pipeline.hub import CONFIG_FILE, WEIGHT_FILES
 
 PREFIX = "package:"
 # A distribution name as PEP 508 allows it.
 _DISTRIBUTION_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
-# A directory with a config.json and one of these is a checkpoint.
-_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                 "pytorch_model.bin.index.json")
 
 
 def is_packaged(name: str) -> bool:
@@ -53,9 +51,9 @@ def packaged_model_dir(distribution: str) -> Path:
                          f"install it with `{install_command(distribution)}`") from None
     # RECORD lists every installed file; a package installed without one cannot be searched.
     files = installed.files or []
-    directories = sorted({Path(installed.locate_file(file)).parent for file in files if file.name == "config.json"})
+    directories = sorted({Path(installed.locate_file(file)).parent for file in files if file.name == CONFIG_FILE})
     checkpoints = [directory for directory in directories
-                   if any((directory / weights).is_file() for weights in _WEIGHT_FILES)]
+                   if any((directory / weights).is_file() for weights in WEIGHT_FILES)]
     if len(checkpoints) != 1:
         found = "no model directory" if not checkpoints else f"{len(checkpoints)} model directories"
         raise InputError(f"{PREFIX}{distribution}: the installed package {distribution} "

@@ -13,10 +13,10 @@ import numpy as np
 from pipeline.atomic import atomic_path, write_json, write_text
 from pipeline.glue.normalized import read_split
 from pipeline.glue.tasks import Task, test_targets
-from pipeline.results.metrics import compute_metrics, majority_label, predictions_from_logits
-from pipeline.results.outputs import SplitOutput, load_outputs, output_keys
 from pipeline.reporting.server_score import test_metrics
 from pipeline.reporting.submission import HEADER
+from pipeline.results.metrics import compute_metrics, majority_label, predictions_from_logits
+from pipeline.results.outputs import SplitOutput, load_outputs, output_keys
 from pipeline.results.summary import RunSummary
 
 log = logging.getLogger("evaluate")

@@ -83,6 +83,14 @@ def exp_show(repo: Path, all_commits: bool = False) -> list[dict]:
         raise InputError(f"{repo}: `dvc exp show --json` printed no JSON ({error})") from None
 
 
+def read_exp_show(path: Path) -> list[dict]:
+    """A saved `dvc exp show --json` output, parsed."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: {error}; expected the output of `dvc exp show --json`") from None
+
+
 def workspace_is_current(repo: Path) -> bool:
     """Whether `dvc status` finds every stage up to date. Otherwise the workspace's metrics may
     be another run's than its params say: an `dvc exp run` in progress or failed, params edited

@@ -32,7 +32,7 @@ from pipeline.atomic import write_text
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
 from pipeline.methods.registry import METHODS
-from pipeline.settings.runs import assistant_run, FINETUNE_TEACHER, run_label
+from pipeline.settings.runs import FINETUNE_TEACHER, assistant_run, run_label
 
 LOSS_COLUMNS = ("step", "run", "name", "loss")
 LOSS_POINTS = 100  # per curve: its shape in a 440-pixel chart; a page of every run and task stays a few MB

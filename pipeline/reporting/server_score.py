@@ -25,8 +25,8 @@ import numpy as np
 from pipeline.errors import InputError
 from pipeline.glue.synthetic import TRUTH_DIR
 from pipeline.glue.tasks import TASKS, Task
-from pipeline.results.metrics import compute_metrics
 from pipeline.reporting.submission import HEADER, SUBMISSION_FILES
+from pipeline.results.metrics import compute_metrics
 
 TRUTH_HEADER = "index\tlabel"
 DIAGNOSTIC = "ax"  # scored, but not a task of the GLUE score

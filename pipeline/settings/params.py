@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, not_utf8_at
 from pipeline.glue.tasks import TASKS
 from pipeline.methods.registry import METHODS
 from pipeline.settings.section import Distinct, Section
@@ -318,15 +318,6 @@ def load_preset(name: str) -> Params:
     return validate_params(compose(f"preset={name}"), f"conf/preset/{name}.yaml")
 
 
-def _where_utf8_fails(data: bytes, offset: int) -> str:
-    """Where the byte at `offset`, the first that is not UTF-8, stands, as an editor counts:
-    its line and its column in characters (the bytes before it on its line decode)."""
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    line = data.count(b"\n", 0, offset) + 1
-    column = len(data[line_start:offset].decode("utf-8")) + 1
-    return f"line {line}, column {column}: byte 0x{data[offset]:02x}"
-
-
 def read_params_file(path: str | Path = "params.yaml") -> dict:
     """params.yaml's keys as written, before any check of what they say."""
     path = Path(path)
@@ -336,7 +327,9 @@ def read_params_file(path: str | Path = "params.yaml") -> dict:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise InputError(f"{path}: {_where_utf8_fails(data, error.start)} is not UTF-8; save the file as UTF-8") from None
+        line, column = not_utf8_at(data, error.start)
+        raise InputError(f"{path}: line {line}, column {column}: byte 0x{data[error.start]:02x} is not UTF-8; "
+                         "save the file as UTF-8") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 
 from pipeline.atomic import atomic_path
 from pipeline.distill.context import StepContext
-from pipeline.methods.base import Method
-from pipeline.methods.registry import STEPS
 from pipeline.errors import InputError, TrainingDiverged
 from pipeline.glue.tasks import Task
+from pipeline.methods.base import Method
+from pipeline.methods.registry import STEPS
 from pipeline.optim import make_optimizer
 from pipeline.results.metrics import compute_metrics, predictions_from_logits
 from pipeline.results.outputs import SplitOutput

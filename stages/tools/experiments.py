@@ -23,19 +23,10 @@ def main(
                                                                 "instead of running it here."),
 ) -> None:
     """Show each experiment's changed params and each run's average, one column per experiment."""
-    import json
-
-    from pipeline.errors import InputError
     from pipeline.reporting.experiment_overview import overview_rows, render, unfinished
-    from pipeline.reporting.experiments import exp_show
+    from pipeline.reporting.experiments import exp_show, read_exp_show
 
-    if exp_show_file is None:
-        entries = exp_show(Path.cwd())
-    else:
-        try:
-            entries = json.loads(exp_show_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise InputError(f"{exp_show_file}: {error}; expected the output of `dvc exp show --json`") from None
+    entries = exp_show(Path.cwd()) if exp_show_file is None else read_exp_show(exp_show_file)
     names, changed, averages = overview_rows(entries)
     typer.echo(render(names, changed + averages))
     if not changed:

@@ -41,10 +41,8 @@ def main(
     params_file: Path = PARAMS_OPTION,
 ) -> None:
     """Regenerate the paper's table from every finished experiment."""
-    import json
-
     from pipeline.errors import InputError
-    from pipeline.reporting.experiments import exp_show, records_from_exp_show, workspace_is_current
+    from pipeline.reporting.experiments import exp_show, read_exp_show, records_from_exp_show, workspace_is_current
     from pipeline.reporting.paper_report import write_reports
     from pipeline.reporting.paper_table import build_tables, current_runs
     from pipeline.reporting.published import load_published
@@ -57,10 +55,7 @@ def main(
         if not workspace:
             log.warning("the workspace is not up to date (`dvc status`): its metrics are left out")
     else:
-        try:
-            entries, workspace = json.loads(exp_show_file.read_text(encoding="utf-8")), True
-        except (OSError, json.JSONDecodeError) as error:
-            raise InputError(f"{exp_show_file}: {error}; expected the output of `dvc exp show --json`") from None
+        entries, workspace = read_exp_show(exp_show_file), True
     records = records_from_exp_show(entries, workspace)
     runs = current_runs(records, preset)
     if not runs:

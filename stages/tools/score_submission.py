@@ -26,8 +26,8 @@ def main(
     """Score a submission zip against the synthetic GLUE's true test labels."""
     from pipeline.atomic import write_json
     from pipeline.errors import InputError
-    from pipeline.reporting.server_score import score_submission
     from pipeline.reporting.results_table import METRIC_LABELS
+    from pipeline.reporting.server_score import score_submission
 
     result = score_submission(zip_path, glue_data)
     if not result["scores"]:
