@@ -89,6 +89,15 @@ def process_state():
     return PartialState(cpu=uses_cpu())
 
 
+def leave_launch() -> None:
+    """This process's last word in a launch: wait for the others, then leave the process group.
+    A process that exits with its group alive can abort in gloo's teardown (SIGABRT,
+    "terminate called without an active exception"), failing a launch whose runs all finished."""
+    state = process_state()
+    state.wait_for_everyone()
+    state.destroy_process_group()
+
+
 @contextmanager
 def main_writes(path: Path | None, state) -> Iterator[Path | None]:
     """`atomic_path(path)` opened by the launch's main process, the same temporary path on

@@ -38,10 +38,10 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
     from pipeline.reporting.submission import build_submission
     from pipeline.reporting.summary_metrics import summary
     from pipeline.settings.params import load_params
-    from pipeline.settings.runs import FINETUNE_TEACHER
+    from pipeline.settings.runs import reported_runs
 
     params = load_params(params_file)
-    runs = [FINETUNE_TEACHER, *params.methods.all()]
+    runs = reported_runs(params.methods.all())
     for run in runs:
         for task in params.tasks:
             evaluate_run(get_task(task), run_dir(run, task), split_path(glue_data_dir(task), "train"),

@@ -20,10 +20,10 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
     """Gather every run's logs of each task into the task's two overlay files."""
     from pipeline.reporting.overlays import write_overlays
     from pipeline.settings.params import load_params
-    from pipeline.settings.runs import FINETUNE_TEACHER
+    from pipeline.settings.runs import reported_runs
 
     params = load_params(params_file)
-    write_overlays(LIVE_ROOT, [FINETUNE_TEACHER, *params.methods.all()], params.tasks, PLOTS_DIR)
+    write_overlays(LIVE_ROOT, reported_runs(params.methods.all()), params.tasks, PLOTS_DIR)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
     """Regenerate the results table (the teacher and each method, every trained task)."""
     from pipeline.reporting.results_table import results_frame, write_tables
     from pipeline.settings.params import load_params
-    from pipeline.settings.runs import FINETUNE_TEACHER
+    from pipeline.settings.runs import reported_runs
 
     params = load_params(params_file)
-    frame = results_frame(METRICS_DIR, [FINETUNE_TEACHER, *params.methods.all()], params.tasks, params.data.source)
+    frame = results_frame(METRICS_DIR, reported_runs(params.methods.all()), params.tasks, params.data.source)
     paths = write_tables(frame, REPORTS_DIR)
     typer.echo(paths["md"].read_text())
 

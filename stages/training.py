@@ -83,7 +83,7 @@ def train_stage(stage: TrainingStage, method: str | None, tasks: list[str] | Non
     """Train the stage's run of `method` on `tasks` (default: params.yaml's), `launch.workers` at
     a time; or, where params ask for a launch, each task in turn under `accelerate launch`."""
     from pipeline.glue.tasks import get_task
-    from pipeline.launch import inside_launch, launches
+    from pipeline.launch import inside_launch, launches, leave_launch
     from pipeline.settings.params import load_params
     from pipeline.settings.runs import TEACHER_ANCHORS, run_spec
     from pipeline.training.run import RunPaths, train_runs
@@ -101,6 +101,8 @@ def train_stage(stage: TrainingStage, method: str | None, tasks: list[str] | Non
                                   lambda task: RunPaths(**run_layout(name, task))):
             log.info("%s %s: best %s %s at step %s of %s", summary.task, name, summary.selection_metric,
                      json.dumps(summary.best), summary.best_step, summary.steps)
+        if inside_launch():
+            leave_launch()
     if stage.group is None:
         (RUNS_ROOT / TEACHER_ANCHORS).mkdir(parents=True, exist_ok=True)  # a DVC output, even when empty
 

@@ -45,12 +45,12 @@ def metrics_of(held_out: str, selection: float, dev: dict, test: dict | None = N
 
 
 def record(run, held_out, rate, seed, dev, selection=None, test=None, *, task="rte", mode="faithful",
-           config="current", preset="demo") -> RunRecord:
+           config="current", preset="demo", source="hub") -> RunRecord:
     dev_scores = dev if isinstance(dev, dict) else {"accuracy": dev}
     test_scores = {"accuracy": test} if isinstance(test, float) else test
     first = next(iter(dev_scores.values()))
     return RunRecord(experiment=f"exp-{run}-{seed}-{rate}", run=run, task=task, preset=preset, held_out=held_out,
-                     seed=seed, learning_rate=rate, lgtm_mode=mode, config=config,
+                     seed=seed, learning_rate=rate, lgtm_mode=mode, config=config, data_source=source,
                      metrics=metrics_of(held_out, first if selection is None else selection, dev_scores, test_scores))
 
 
@@ -383,3 +383,18 @@ def test_paper_table_of_dvc_experiments(tmp_path):
     assert workspace_is_current(tmp_path)
     (tmp_path / "params.yaml").write_text(FAKE_PARAMS.replace("seed: 42", "seed: 7"))
     assert not workspace_is_current(tmp_path)
+
+
+def test_a_task_on_other_data_is_its_own_column_not_the_papers():
+    """Rotten Tomatoes snippets fill SST-2's layout: the column is RT polarity, outside the
+    paper's columns and their average, and LGTM is still compared on it."""
+    records = [record(run, "dev", 1e-3, seed, dev, task="sst2", preset="real", source="rotten_tomatoes")
+               for run, scores in (("finetune-teacher", (0.80, 0.81)), ("kd", (0.74, 0.75)), ("lgtm", (0.76, 0.78)))
+               for seed, dev in zip((1, 2), scores)]
+    (table,) = build_tables(current_runs(records, "real"))
+    assert "SST-2" not in table.columns and "RT polarity" in table.columns
+    assert table.columns.index("RT polarity") > table.columns.index("Avg")
+    assert table.cells["kd"]["RT polarity"].mean == pytest.approx(74.5)
+    assert table.cells["kd"]["RT polarity"].p_value is not None
+    with pytest.raises(InputError, match="different data"):
+        build_tables(records + [record("kd", "dev", 1e-3, 3, 0.7, task="sst2", preset="real")])

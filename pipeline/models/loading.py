@@ -59,15 +59,33 @@ def load_checkpoint(spec: ModelSpec, *, task: Task, timeout_s: float):
     require_model(name, timeout_s=timeout_s)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
-        # A checkpoint fine-tuned on another label set gets a new head rather than an error.
-        model = AutoModelForSequenceClassification.from_pretrained(
-            name, ignore_mismatched_sizes=True, **label_config(task)
-        )
+        if spec.pooling == "mean":
+            model = _load_mean_pooled(spec, name, task)
+        else:
+            # A checkpoint fine-tuned on another label set gets a new head rather than an error.
+            model = AutoModelForSequenceClassification.from_pretrained(name, ignore_mismatched_sizes=True,
+                                                                       **label_config(task))
     except (OSError, ValueError) as error:
         raise InputError(f"model {spec.name!r}: cannot be loaded as a sequence classifier ({_first_line(error)})") from None
     if spec.keep_layers is not None:
         keep_first_layers(model, spec.keep_layers, spec.name)
     return model, tokenizer
+
+
+def _load_mean_pooled(spec: ModelSpec, name: str, task: Task):
+    """A BERT checkpoint's encoder under the mean-pooled head (its pooler left out)."""
+    from transformers import AutoConfig
+
+    from pipeline.models.mean_pooled import MeanPooledBertConfig, MeanPooledBertForSequenceClassification, register
+
+    register()
+    config = AutoConfig.from_pretrained(name)
+    if config.model_type not in ("bert", MeanPooledBertConfig.model_type):
+        raise InputError(f"model {spec.name!r}: pooling: mean needs a BERT checkpoint; this one is a "
+                         f"{config.model_type!r}")
+    settings = {key: value for key, value in config.to_dict().items() if key != "model_type"}
+    config = MeanPooledBertConfig.from_dict({**settings, **label_config(task)})
+    return MeanPooledBertForSequenceClassification.from_pretrained(name, config=config, ignore_mismatched_sizes=True)
 
 
 def zero_classifier(model) -> None:
@@ -83,6 +101,9 @@ def load_task_model(directory: str | Path, task: Task):
     """A saved sequence classifier (a pipeline output or any checkpoint) that fits `task`."""
     from transformers import AutoModelForSequenceClassification
 
+    from pipeline.models.mean_pooled import register
+
+    register()
     directory = Path(directory)
     if not (directory / "config.json").is_file():
         raise InputError(f"{directory}: not a model directory (no config.json)")
@@ -104,6 +125,9 @@ def import_model_code(directory: str | Path) -> None:
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 
+    from pipeline.models.mean_pooled import register
+
+    register()
     directory = Path(directory)
     if (directory / "config.json").is_file():
         MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(AutoConfig.from_pretrained(directory))]

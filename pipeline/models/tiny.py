@@ -49,7 +49,11 @@ def build_tiny_model(spec: ModelSpec, *, vocab_size: int, task: Task, seed: int)
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    config = BertConfig(
+    from pipeline.models.mean_pooled import MeanPooledBertConfig, MeanPooledBertForSequenceClassification
+
+    config_class, model_class = ((BertConfig, BertForSequenceClassification) if spec.pooling == "cls"
+                                 else (MeanPooledBertConfig, MeanPooledBertForSequenceClassification))
+    config = config_class(
         vocab_size=vocab_size,
         hidden_size=spec.hidden,
         num_hidden_layers=spec.layers,
@@ -58,4 +62,4 @@ def build_tiny_model(spec: ModelSpec, *, vocab_size: int, task: Task, seed: int)
         **label_config(task),
     )
     torch.manual_seed(seed)
-    return BertForSequenceClassification(config)
+    return model_class(config)

@@ -32,7 +32,7 @@ from pathlib import Path
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
 from pipeline.methods.registry import METHODS
-from pipeline.settings.runs import FINETUNE_TEACHER
+from pipeline.settings.runs import reported_run
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class RunRecord:
     lgtm_mode: str | None  # lgtm.mode: faithful or fast (None where params have no lgtm section)
     config: str  # every other param that decides this run's results, as canonical JSON
     metrics: dict = field(compare=False, repr=False)
+    data_source: str = "hub"  # data.source: where the task's rows came from (GLUE's, or another data set)
 
     @property
     def selection_score(self) -> float:
@@ -143,7 +144,8 @@ def state_records(name: str, data: dict) -> list[RunRecord]:
         held_out = params["held_out"]["source"]
         fields = dict(experiment=name, preset=params["preset"], held_out=held_out, seed=int(params["seed"]),
                       learning_rate=float(params["train"]["learning_rate"]),
-                      lgtm_mode=(params.get("lgtm") or {}).get("mode"))
+                      lgtm_mode=(params.get("lgtm") or {}).get("mode"),
+                      data_source=(params.get("data") or {}).get("source", "hub"))
     except (KeyError, TypeError, ValueError):
         return []
     records = []
@@ -153,7 +155,7 @@ def state_records(name: str, data: dict) -> list[RunRecord]:
         if not match or content.get("error") or not isinstance(metrics, dict):
             continue
         run, task = match["run"], match["task"]
-        if (run != FINETUNE_TEACHER and run not in METHODS) or task not in TASKS:
+        if reported_run(run) is None or task not in TASKS:
             continue
         selection = metrics.get("selection") or {}
         if "dev" not in metrics or selection.get("held_out") != held_out or "best" not in selection:
@@ -165,7 +167,7 @@ def state_records(name: str, data: dict) -> list[RunRecord]:
 def dedup_key(record: RunRecord) -> tuple:
     """What makes two records the same run. The teacher alone trains at the teacher's rate: the
     student's rate is no part of its run."""
-    rate = None if record.run == FINETUNE_TEACHER else record.learning_rate
+    rate = record.learning_rate if reported_run(record.run).at_student_rate else None
     return record.preset, record.held_out, record.run, record.task, record.seed, rate, record.config
 
 

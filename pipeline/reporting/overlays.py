@@ -31,8 +31,7 @@ from pathlib import Path
 from pipeline.atomic import write_text
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
-from pipeline.methods.registry import METHODS
-from pipeline.settings.runs import FINETUNE_TEACHER, assistant_run, run_label
+from pipeline.settings.runs import reported_run, run_label
 
 LOSS_COLUMNS = ("step", "run", "name", "loss")
 LOSS_POINTS = 100  # per curve: its shape in a 440-pixel chart; a page of every run and task stays a few MB
@@ -55,10 +54,10 @@ def read_log(path: Path) -> list[tuple[int, float]]:
 def _logs(live_root: Path, run: str, task: str) -> list[tuple[Path, str]]:
     """(live directory, the role of the model it calls `student`) of each log of `run`: its own,
     and, for TAKD, its assistant's run."""
-    own_role = "teacher" if run == FINETUNE_TEACHER else "student"
-    logs = [(live_root / run / task, own_role)]
-    if run != FINETUNE_TEACHER and METHODS[run].teacher == "assistant":
-        logs.append((live_root / assistant_run(run) / task, "assistant"))
+    reported = reported_run(run)
+    logs = [(live_root / run / task, reported.model)]
+    if reported.assistant:
+        logs.append((live_root / reported.assistant / task, "assistant"))
     return logs
 
 

@@ -27,11 +27,12 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
+from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
 from pipeline.methods.registry import METHODS
 from pipeline.reporting.experiments import RunRecord
-from pipeline.reporting.results_table import PAPER_TASKS, columns
-from pipeline.settings.runs import FINETUNE_TEACHER, run_label
+from pipeline.reporting.results_table import PAPER_TASKS, columns, is_paper_task
+from pipeline.settings.runs import reported_run, reported_runs, run_label
 
 LGTM, LGTM_FAST = "lgtm", "lgtm-fast"
 
@@ -39,13 +40,16 @@ LGTM, LGTM_FAST = "lgtm", "lgtm-fast"
 def _rows() -> tuple[str, ...]:
     """The teacher, the methods with a teacher in the registry's order (LGTM's fast mode after
     LGTM), then the lower bound: the methods without one."""
-    distilled = [name for name, info in METHODS.items() if info.teacher != "none"]
-    alone = [name for name, info in METHODS.items() if info.teacher == "none"]
+    runs = reported_runs(list(METHODS))
+    teachers = [run for run in runs if not reported_run(run).at_student_rate]
+    distilled = [run for run in runs if run not in teachers and METHODS[run].teacher != "none"]
+    alone = [run for run in runs if run not in teachers and METHODS[run].teacher == "none"]
     with_fast = [row for name in distilled for row in ((name, LGTM_FAST) if name == LGTM else (name,))]
-    return (FINETUNE_TEACHER, *with_fast, *alone)
+    return (*teachers, *with_fast, *alone)
 
 
 ROWS = _rows()  # the table's rows, in order
+TEACHER_ROWS = tuple(row for row in ROWS if row != LGTM_FAST and not reported_run(row).at_student_rate)
 AVG, P_AVG = "Avg", "p (Avg)"
 SPLITS = ("dev", "test")
 MODES = ("dev", "train_slice")  # held_out.source, in this order; any other after them
@@ -61,16 +65,19 @@ def row_label(row: str) -> str:
     return "LGTM (fast)" if row == LGTM_FAST else run_label(row)
 
 
-def column_spec(tasks) -> list[tuple[str, str, str, str]]:
-    """(label, task, dev split, metric): the paper's columns always, then those of the other `tasks`."""
-    return columns(list(PAPER_TASKS) + [task for task in tasks if task not in PAPER_TASKS])
+def column_spec(tasks, source: str = "hub") -> list[tuple[str, str, str, str]]:
+    """(label, task, dev split, metric): the paper's columns always, then those of the other `tasks`
+    (named after `source`, data.source, where it is not GLUE's data: RT polarity, not SST-2)."""
+    paper = [task for task in PAPER_TASKS if is_paper_task(task, source)]
+    return columns(paper + [task for task in tasks if task not in paper], source)
 
 
 def column_order(labels) -> list[str]:
     """`labels` in the table's order: the paper's columns, Avg, then the other tasks'."""
     paper = {label for label, task, *_ in columns(list(TASKS)) if task in PAPER_TASKS}
     every = [label for label, *_ in columns(list(TASKS))]
-    ordered = [label for label in every if label in labels]
+    # Then the columns of tasks on other data (RT polarity), which GLUE's columns do not name.
+    ordered = [label for label in every if label in labels] + sorted(set(labels) - set(every) - {AVG})
     return [label for label in ordered if label in paper] + [AVG] + [label for label in ordered if label not in paper]
 
 
@@ -95,7 +102,7 @@ def kept_learning_rates(records: list[RunRecord]) -> dict[tuple[str, str, str], 
     score over its seeds; ties: more seeds, then the smaller rate. The teacher alone has none."""
     scores: dict[tuple, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        if record.run != FINETUNE_TEACHER:
+        if reported_run(record.run).at_student_rate:
             scores[record.held_out, row_of(record), record.task][record.learning_rate].append(record.selection_score)
     return {key: max(by_rate, key=lambda rate: (statistics.fmean(by_rate[rate]), len(by_rate[rate]), -rate))
             for key, by_rate in scores.items()}
@@ -141,7 +148,7 @@ def seed_scores(records, kept, held_out: str, split: str, spec) -> dict[str, dic
     found: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     for record in records:
         row = row_of(record)
-        if record.held_out != held_out or (row != FINETUNE_TEACHER
+        if record.held_out != held_out or (reported_run(record.run).at_student_rate
                                            and record.learning_rate != kept[held_out, row, record.task]):
             continue
         for label, task, dev_split, metric in spec:
@@ -190,7 +197,7 @@ def compare_with_lgtm(cells: dict[str, dict[str, Cell]], by_row, paper_labels) -
         return cells
     compared = dict(cells)
     for row in cells:
-        if row in (LGTM, FINETUNE_TEACHER):
+        if row == LGTM or row in TEACHER_ROWS:
             continue
         common = [label for label in paper_labels if label in cells[row] and label in cells[LGTM]]
         tested = {}
@@ -216,8 +223,13 @@ def held_out_modes(records) -> list[str]:
 def build_tables(records: list[RunRecord]) -> list[Table]:
     """The dev and (where test scores exist) test table of each held-out mode of `records`
     (one preset, one configuration per row: current_runs)."""
-    spec = column_spec({record.task for record in records})
-    paper_labels = [label for label, task, *_ in spec if task in PAPER_TASKS]
+    sources = {record.data_source for record in records}
+    if len(sources) > 1:
+        raise InputError(f"the runs of one table read different data ({', '.join(sorted(sources))}); "
+                         "a table compares runs on the same data")
+    source = sources.pop() if sources else "hub"
+    spec = column_spec({record.task for record in records}, source)
+    paper_labels = [label for label, task, *_ in spec if is_paper_task(task, source)]
     labels = column_order([label for label, *_ in spec])
     kept = kept_learning_rates(records)
     tables = []

@@ -19,14 +19,12 @@ from pathlib import Path
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
 from pipeline.reporting.results_table import AVERAGE, columns, results_frame
-from pipeline.settings.runs import FINETUNE_TEACHER, run_label
-
-TEACHER_KEY = "teacher"
+from pipeline.settings.runs import reported_run, run_label
 
 
 def summary_key(run: str) -> str:
     """The run's key in summary.json: its run directory's name, the teacher alone `teacher`."""
-    return TEACHER_KEY if run == FINETUNE_TEACHER else run
+    return reported_run(run).summary_key
 
 
 def headline_column(task: str) -> str:

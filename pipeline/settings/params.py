@@ -76,6 +76,9 @@ class ModelSpec(Section):
     intermediate: int | None = Field(default=None, gt=0)
     # Keep only the first N encoder layers of the checkpoint (a student cut from a teacher).
     keep_layers: int | None = Field(default=None, gt=0)
+    # What the classifier reads: BERT's pooler over [CLS], or the mean of the last layer's token
+    # vectors (pipeline/models/mean_pooled.py; BERT-like models only).
+    pooling: Literal["cls", "mean"] = "cls"
 
     @property
     def is_tiny(self) -> bool:

@@ -39,9 +39,41 @@ def assistant_run(method: str) -> str:
     return f"{method}-assistant"
 
 
+@dataclass(frozen=True)
+class ReportedRun:
+    """What the reports need to know of a run whose results they show, params aside."""
+
+    name: str  # its directories: runs/NAME/TASK, metrics/NAME/TASK.json, live/NAME/TASK
+    label: str  # its row in the results table
+    summary_key: str  # its key in summary.json
+    model: ModelSource  # the pre-trained model it fine-tunes
+    assistant: str | None  # the run of the assistant that teaches it (TAKD's), if any
+
+    @property
+    def at_student_rate(self) -> bool:
+        """Whether it trains at the student's learning rate (the teacher alone trains at the teacher's)."""
+        return self.model != "teacher"
+
+
+def reported_run(name: str) -> ReportedRun | None:
+    """The run `name` as the reports read it: the teacher alone or a method's; None for any other name."""
+    if name == FINETUNE_TEACHER:
+        return ReportedRun(name, FINETUNE_TEACHER_LABEL, "teacher", model="teacher", assistant=None)
+    info = METHODS.get(name)
+    if info is None:
+        return None
+    return ReportedRun(name, info.label, name, model="student",
+                       assistant=assistant_run(name) if info.teacher == "assistant" else None)
+
+
+def reported_runs(methods: list[str]) -> list[str]:
+    """The runs a report shows for `methods`: the teacher alone, then each method's."""
+    return [FINETUNE_TEACHER, *methods]
+
+
 def run_label(run: str) -> str:
     """The results-table row of a run directory's name (a method, or the teacher alone)."""
-    return FINETUNE_TEACHER_LABEL if run == FINETUNE_TEACHER else METHODS[run].label
+    return reported_run(run).label
 
 
 @dataclass(frozen=True)

@@ -62,15 +62,18 @@ def selection_and_held_out(params: Params, task: Task, splits):
 
 
 def _assistant(params: Params, task: Task, spec: RunSpec, paths: RunPaths):
-    """An assistant before training: the pre-trained teacher's first layers (TAKD)."""
+    """An assistant before training: the pre-trained teacher's first layers (TAKD), under the
+    student's head: a model between the two, cut from the teacher as the student is."""
     from transformers import AutoConfig
 
     from pipeline.methods.takd import assistant_layers
+    from pipeline.models.mean_pooled import mean_pooled_copy
 
     teacher = load_task_model(paths.pretrained / "teacher", task)
     depth = assistant_layers(params.method_settings(spec.method).assistant_layers, teacher.config.num_hidden_layers,
                              AutoConfig.from_pretrained(paths.pretrained / "student").num_hidden_layers)
-    return keep_first_layers(teacher, depth, f"{spec.method} assistant")
+    assistant = keep_first_layers(teacher, depth, f"{spec.method} assistant")
+    return mean_pooled_copy(assistant) if params.model.student.pooling == "mean" else assistant
 
 
 def _anchor_dirs(anchors: Path) -> list[Path]:
