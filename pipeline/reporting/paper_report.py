@@ -117,7 +117,7 @@ def markdown_report(tables: list[Table], published: list[PublishedRow], preset: 
         dev = mode.get("dev")
         parts += [f"## Held-out set: `{held_out}`", ""]
         for split, table in mode.items():
-            title = "Dev" if split == "dev" else "Test (scored with the true test labels the data source keeps beside the test files)"
+            title = "Dev" if split == "dev" else "Test (the true labels the data source keeps beside its test files)"
             parts += [f"### {title}", "", markdown_grid(["", *table.columns, P_AVG], table_rows(table)), ""]
         if dev and "test" in mode:
             parts += ["### dev − test gap", "", gap_markdown(dev, mode["test"]), ""]
