@@ -123,6 +123,8 @@ def test_evaluate_writes_dev_metrics_server_files_and_zips(workdir):
     metrics = json.loads((workdir / "metrics/finetune/mnli.json").read_text())
     assert set(metrics["dev"]) == {"dev_matched", "dev_mismatched"}
     assert set(metrics["majority_class"]) == {"dev_matched", "dev_mismatched"}
+    assert all(1 / 3 <= share <= 1 for share in metrics["largest_predicted_class"].values())
+    assert set(metrics["largest_predicted_class"]) == {"dev_matched", "dev_mismatched"}
     assert metrics["selection"]["best"]["accuracy"] == pytest.approx(metrics["dev"]["dev_matched"]["accuracy"])
     assert (workdir / "metrics/finetune-teacher/mnli.json").is_file()
     predictions = workdir / "predictions/finetune/mnli"

@@ -23,15 +23,26 @@ log = logging.getLogger("evaluate")
 
 
 def dev_metrics(task: Task, outputs: dict[str, SplitOutput], train_labels) -> dict:
-    """Every dev split's metrics (MNLI: matched and mismatched), and beside each the score of
-    always predicting the training majority class."""
+    """Every dev split's metrics (MNLI: matched and mismatched), beside each the score of
+    always predicting the training majority class and, for a classification, the share of the
+    rows given the most predicted class (1.0: a constant prediction)."""
     majority = majority_label(train_labels)
     result = {"dev": {}, "majority_class": {}}
+    if not task.is_regression:
+        result["largest_predicted_class"] = {}
     for split in task.dev_splits:
         output = outputs[split.name]
-        result["dev"][split.name] = compute_metrics(task, predictions_from_logits(task, output.logits), output.labels)
+        predictions = predictions_from_logits(task, output.logits)
+        result["dev"][split.name] = compute_metrics(task, predictions, output.labels)
         result["majority_class"][split.name] = compute_metrics(task, np.full_like(output.labels, majority), output.labels)
+        if not task.is_regression:
+            result["largest_predicted_class"][split.name] = largest_class_share(predictions)
     return result
+
+
+def largest_class_share(predictions: np.ndarray) -> float:
+    """The share of `predictions` (label indices) that the most predicted label takes."""
+    return round(float(np.bincount(predictions).max() / len(predictions)), 4) if len(predictions) else 0.0
 
 
 def server_files(task: Task, outputs: dict[str, SplitOutput]) -> dict[str, list[str]]:

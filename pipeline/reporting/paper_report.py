@@ -25,6 +25,7 @@ from pipeline.reporting.paper_table import (
     row_label,
 )
 from pipeline.reporting.published import PublishedRow
+from pipeline.reporting.room_checks import RoomCheck
 from pipeline.reporting.results_table import columns
 
 
@@ -110,7 +111,16 @@ FOOTNOTE = ("Scores x100: mean ± sample standard deviation (ddof 1) over seeds;
             "Empty p: fewer than two paired seeds; n/a: equal to LGTM at every seed.")
 
 
-def markdown_report(tables: list[Table], published: list[PublishedRow], preset: str) -> str:
+def checks_markdown(checks: list[RoomCheck]) -> str:
+    marks = {True: "holds", False: "FAILS", None: "not measured"}
+    lines = []
+    for check in checks:
+        lines += [f"- **{marks[check.holds]}**: {check.claim}", *(f"  - {finding}" for finding in check.findings)]
+    return "\n".join(lines)
+
+
+def markdown_report(tables: list[Table], published: list[PublishedRow], preset: str,
+                    checks: list[RoomCheck] = ()) -> str:
     parts = [f"# The paper's table, preset `{preset}`", ""]
     for held_out in dict.fromkeys(table.held_out for table in tables):
         mode = {table.split: table for table in tables if table.held_out == held_out}
@@ -128,6 +138,8 @@ def markdown_report(tables: list[Table], published: list[PublishedRow], preset: 
                   f"Runs: {table.runs}, from {table.experiments} experiment(s) (the workspace and commits "
                   "count as experiments). Seeds, and the kept student learning rate of each task (the teacher "
                   "alone trains at its own):", "", seeds_markdown(table), ""]
+    if checks:
+        parts += ["## Does the comparison have room?", "", checks_markdown(checks), ""]
     return "\n".join(parts)
 
 
@@ -206,10 +218,11 @@ def plot_dev(tables: list[Table], path: Path) -> None:
         figure.savefig(tmp, format="png", dpi=100)
 
 
-def write_reports(tables: list[Table], published: list[PublishedRow], preset: str, directory: Path) -> dict[str, Path]:
-    """reports/paper_table.{md,csv,tex,png}."""
+def write_reports(tables: list[Table], published: list[PublishedRow], preset: str, directory: Path,
+                  checks: list[RoomCheck] = ()) -> dict[str, Path]:
+    """reports/paper_table.{md,csv,tex,png}; the markdown ends with `checks`."""
     paths = {suffix: directory / f"paper_table.{suffix}" for suffix in ("md", "csv", "tex", "png")}
-    write_text(paths["md"], markdown_report(tables, published, preset))
+    write_text(paths["md"], markdown_report(tables, published, preset, checks))
     write_text(paths["csv"], csv_report(tables))
     write_text(paths["tex"], tex_report(tables))
     plot_dev(tables, paths["png"])

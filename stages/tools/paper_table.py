@@ -11,8 +11,9 @@ between changed neither code nor data: their runs are pooled by params alone), k
 the runs of one preset (by default the workspace params file's), and writes
 paper_table.{md,csv,tex,png} under --out: per held-out mode the dev table (and the test table
 where the synthetic data's test labels gave scores), mean ± std over seeds at the kept student
-learning rate, LGTM's paired t-test against each row, and the published numbers of
-reference/published.yaml. Prints the markdown.
+learning rate, LGTM's paired t-test against each row, the published numbers of
+reference/published.yaml, and whether the runs leave the comparison room
+(pipeline/reporting/room_checks.py). Prints the markdown.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main(
     from pipeline.reporting.paper_report import write_reports
     from pipeline.reporting.paper_table import build_tables, current_runs
     from pipeline.reporting.published import load_published
+    from pipeline.reporting.room_checks import room_checks
     from pipeline.settings.params import load_params
 
     preset = preset or load_params(params_file).preset
@@ -62,7 +64,7 @@ def main(
         found = sorted({record.preset for record in records})
         raise InputError(f"--preset {preset}: no finished run of this preset in any experiment; "
                          f"presets with runs: {', '.join(found) or 'none'}")
-    paths = write_reports(build_tables(runs), published, preset, out)
+    paths = write_reports(build_tables(runs), published, preset, out, room_checks(runs))
     typer.echo(paths["md"].read_text(encoding="utf-8"))
     typer.echo("wrote " + ", ".join(str(path) for path in paths.values()))
 
