@@ -8,8 +8,7 @@ from test_paper_table import record
 
 from pipeline.reporting.evaluation import largest_class_share
 from pipeline.reporting.paper_report import checks_markdown
-from pipeline.reporting.room_checks import (joint_teachers_keep_up, no_constant_prediction, room_checks,
-                                            teacher_leads_student)
+from pipeline.reporting.room_checks import joint_teachers_keep_up, no_constant_prediction, room_checks, teacher_leads_student
 
 
 def with_metrics(base, **extra):

@@ -25,8 +25,8 @@ from pipeline.reporting.paper_table import (
     row_label,
 )
 from pipeline.reporting.published import PublishedRow
-from pipeline.reporting.room_checks import RoomCheck
 from pipeline.reporting.results_table import columns
+from pipeline.reporting.room_checks import RoomCheck
 
 
 def number(value: float) -> str:
