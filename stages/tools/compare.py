@@ -1,7 +1,7 @@
 """`compare`: the comparison grid as DVC experiments, one after another, or one per GPU at a
 time on a machine with several (not a stage).
 
-    python -m stages compare                 # `make compare`: the compare preset's grid
+    python -m stages compare                 # `make compare`: the real preset's grid
     python -m stages compare --dry-run       # what is done, what would run
     python -m stages compare --preset demo --limit 1
     python -m stages compare --held-out train_slice --learning-rate 2e-3   # part of the grid
@@ -41,7 +41,7 @@ log = logging.getLogger("compare")
 
 
 def main(
-    preset: str = typer.Option("compare", "--preset", help="The preset whose `compare` grid runs."),
+    preset: str = typer.Option("real", "--preset", help="The preset whose `compare` grid runs."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the points, done and pending, and run nothing."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Run at most this many pending points."),
     seed: list[int] = typer.Option([], "--seed", help="Only these seeds of the grid (repeatable)."),
