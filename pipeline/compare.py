@@ -60,11 +60,18 @@ def restricted(points: list[GridPoint], *, seeds: Iterable[int] = (), learning_r
                    zip(chosen, (point.seed, point.learning_rate, point.held_out, point.lgtm_mode)))]
 
 
+def run_params(params: dict) -> dict:
+    """What an experiment's runs read of its params: all but the grid itself (`compare`, which no
+    stage reads), so that a grid extended by a rate or a seed keeps the points it already ran."""
+    return {key: value for key, value in params.items() if key != "compare"}
+
+
 def pending(points: list[GridPoint], composed: Callable[[GridPoint], dict],
             finished: Iterable[dict]) -> list[GridPoint]:
-    """The points no finished experiment has run: none has exactly their composed params."""
-    done = list(finished)
-    return [point for point in points if composed(point) not in done]
+    """The points no finished experiment has run: none has their composed params (the grid's
+    own section aside)."""
+    done = [run_params(params) for params in finished]
+    return [point for point in points if run_params(composed(point)) not in done]
 
 
 UNFINISHED = ("Queued", "Preparing", "Running")  # the states of `dvc queue status` still to end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.compare import GridPoint, gpu_ids, grid, pending, restricted, unfinished
+from pipeline.reporting.experiments import run_config
 from pipeline.settings.params import compose, load_preset, validate_params
 from stages.environment import DEVICE_LOCKS_VARIABLE, DEVICES_VARIABLE, claim_device, free_device
 
@@ -45,6 +46,12 @@ def test_pending_is_what_no_finished_experiment_ran():
     # The same seed and rate under other params (an edited knob) is not the point.
     changed = compose(*points[1].overrides("compare"), "lgtm.radius=0.5")
     assert pending(points, composed.__getitem__, [changed]) == points
+    # A grid extended by a rate keeps the points it ran: the grid's own section is no run's param.
+    extended = compose(*points[0].overrides("compare"), "compare.learning_rates=[1e-3,5e-3]")
+    assert extended["compare"] != composed[points[0]]["compare"]
+    assert pending(points, composed.__getitem__, [extended]) == [points[1]]
+    # ... and the paper table pools its runs with the extended grid's (one configuration).
+    assert run_config(extended, "kd") == run_config(composed[points[0]], "kd")
 
 
 def test_the_compare_preset_grid_is_the_issue_size():

@@ -41,7 +41,9 @@ METRICS_FILE = re.compile(r"^metrics/(?P<run>[^/]+)/(?P<task>[^/]+)\.json$")
 # change no byte: docs/reproducibility.md, docs/reliability.md; processes change them by float
 # rounding, and runs of any launch are pooled: docs/parallel.md; `tasks` and `methods` only
 # say which runs exist).
-PROTOCOL_KEYS = ("seed", "preset", "tasks", "methods", "hub_timeout_s", "launch")
+# `compare` is the grid the runs belong to, which no stage reads: a grid extended by a rate
+# keeps the runs it already has in the same configuration.
+PROTOCOL_KEYS = ("seed", "preset", "tasks", "methods", "hub_timeout_s", "launch", "compare")
 # An experiment that finished: DVC gives it no executor, or one in this state.
 FINISHED = "success"
 
