@@ -30,12 +30,12 @@ log = logging.getLogger("evaluate")
 
 def main(params_file: Path = PARAMS_OPTION) -> None:
     """Dev metrics, test predictions and submission zips of every run."""
-    from pipeline.atomic import write_json
+    from pipeline.atomic import write_json, write_text
     from pipeline.glue.normalized import split_path
     from pipeline.glue.tasks import get_task
     from pipeline.reporting.evaluation import evaluate_run
     from pipeline.reporting.server_score import task_truth_dir
-    from pipeline.reporting.submission import build_submission
+    from pipeline.reporting.submission import SERVER_SOURCES, build_submission
     from pipeline.reporting.summary_metrics import summary
     from pipeline.settings.params import load_params
     from pipeline.settings.runs import reported_runs
@@ -48,6 +48,13 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
                          metrics_path=METRICS_DIR / run / f"{task}.json", predictions_dir=PREDICTIONS_ROOT / run / task,
                          truth_dir=task_truth_dir(GLUE_ROOT, task))
     write_json(METRICS_DIR / "summary.json", summary(METRICS_DIR, runs, params.tasks))
+    if params.data.source not in SERVER_SOURCES:
+        SUBMISSIONS_DIR.mkdir(parents=True, exist_ok=True)
+        write_text(SUBMISSIONS_DIR / "README.txt", f"No benchmark-server zips: data.source {params.data.source} is "
+                   "not GLUE's data, so its test predictions (predictions/) are not a GLUE submission.\n")
+        log.info("wrote %s and %s; no submission zips for data.source %s", METRICS_DIR, PREDICTIONS_ROOT,
+                 params.data.source)
+        return
     for method in params.methods.all():
         zip_path = SUBMISSIONS_DIR / f"{method}.zip"
         report = build_submission([PREDICTIONS_ROOT / method / task for task in params.tasks], GLUE_ROOT, zip_path)
