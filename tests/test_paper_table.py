@@ -29,6 +29,7 @@ from pipeline.reporting.experiments import RunRecord, records_from_exp_show, wor
 from pipeline.reporting.paper_report import csv_report, markdown_report, tex_report, write_reports
 from pipeline.reporting.paper_table import AVG, BELOW, build_tables, current_runs, kept_learning_rates
 from pipeline.reporting.published import load_published
+from pipeline.reporting.room_checks import room_checks
 
 EXP_SHOW = REPO / "tests/data/exp_show.json"
 PUBLISHED = REPO / "reference/published.yaml"
@@ -396,5 +397,7 @@ def test_a_task_on_other_data_is_its_own_column_not_the_papers():
     assert table.columns.index("RT polarity") > table.columns.index("Avg")
     assert table.cells["kd"]["RT polarity"].mean == pytest.approx(74.5)
     assert table.cells["kd"]["RT polarity"].p_value is not None
+    text = markdown_report([table], [], "real", room_checks(current_runs(records, "real")))
+    assert "| RT polarity" in text and "## Does the comparison have room?" in text
     with pytest.raises(InputError, match="different data"):
         build_tables(records + [record("kd", "dev", 1e-3, 3, 0.7, task="sst2", preset="real")])

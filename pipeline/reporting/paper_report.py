@@ -10,7 +10,6 @@ import math
 from pathlib import Path
 
 from pipeline.atomic import atomic_path, write_text
-from pipeline.glue.tasks import TASKS
 from pipeline.reporting.paper_table import (
     ABOVE,
     AVG,
@@ -25,7 +24,7 @@ from pipeline.reporting.paper_table import (
     row_label,
 )
 from pipeline.reporting.published import PublishedRow
-from pipeline.reporting.results_table import columns
+from pipeline.reporting.results_table import every_column
 from pipeline.reporting.room_checks import RoomCheck
 
 
@@ -77,7 +76,7 @@ def gap_markdown(dev: Table, test: Table) -> str:
 
 def seeds_markdown(table: Table) -> str:
     """Per row: its seeds, and the kept student learning rate of each task."""
-    task_of = {label: task for label, task, *_ in columns(list(TASKS))}
+    task_of = {label: task for label, task, *_ in every_column()}
     tasks = list(dict.fromkeys(task_of[label] for label in table.columns
                                if any(label in cells for cells in table.cells.values()) and label != AVG))
     rows = []

@@ -31,7 +31,7 @@ from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
 from pipeline.methods.registry import METHODS
 from pipeline.reporting.experiments import RunRecord
-from pipeline.reporting.results_table import PAPER_TASKS, columns, is_paper_task
+from pipeline.reporting.results_table import PAPER_TASKS, columns, every_column, is_paper_task
 from pipeline.settings.runs import reported_run, reported_runs, run_label
 
 LGTM, LGTM_FAST = "lgtm", "lgtm-fast"
@@ -75,9 +75,8 @@ def column_spec(tasks, source: str = "hub") -> list[tuple[str, str, str, str]]:
 def column_order(labels) -> list[str]:
     """`labels` in the table's order: the paper's columns, Avg, then the other tasks'."""
     paper = {label for label, task, *_ in columns(list(TASKS)) if task in PAPER_TASKS}
-    every = [label for label, *_ in columns(list(TASKS))]
-    # Then the columns of tasks on other data (RT polarity), which GLUE's columns do not name.
-    ordered = [label for label in every if label in labels] + sorted(set(labels) - set(every) - {AVG})
+    every = [label for label, *_ in every_column()]
+    ordered = [label for label in every if label in labels]
     return [label for label in ordered if label in paper] + [AVG] + [label for label in ordered if label not in paper]
 
 

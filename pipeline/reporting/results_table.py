@@ -53,6 +53,12 @@ def columns(tasks: list[str], source: str = "hub") -> list[tuple[str, str, str, 
     return found
 
 
+def every_column() -> list[tuple[str, str, str, str]]:
+    """`columns` of every task on GLUE's data, then those of the tasks other data fills."""
+    return columns(list(TASKS)) + [column for source, labels in OTHER_DATA_LABELS.items()
+                                   for column in columns(list(labels), source)]
+
+
 def results_frame(metrics_dir: Path, runs: list[str], tasks: list[str], source: str = "hub"):
     """The table: a row per run (finetune-teacher and methods, labelled as
     MethodInfo.label says), a column per task metric, and the two averages."""
