@@ -34,8 +34,9 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
     from pipeline.glue.normalized import split_path
     from pipeline.glue.tasks import get_task
     from pipeline.reporting.evaluation import evaluate_run
+    from pipeline.reporting.results_table import GLUE_SOURCES
     from pipeline.reporting.server_score import task_truth_dir
-    from pipeline.reporting.submission import SERVER_SOURCES, build_submission
+    from pipeline.reporting.submission import build_submission
     from pipeline.reporting.summary_metrics import summary
     from pipeline.settings.params import load_params
     from pipeline.settings.runs import reported_runs
@@ -48,7 +49,7 @@ def main(params_file: Path = PARAMS_OPTION) -> None:
                          metrics_path=METRICS_DIR / run / f"{task}.json", predictions_dir=PREDICTIONS_ROOT / run / task,
                          truth_dir=task_truth_dir(GLUE_ROOT, task))
     write_json(METRICS_DIR / "summary.json", summary(METRICS_DIR, runs, params.tasks))
-    if params.data.source not in SERVER_SOURCES:
+    if params.data.source not in GLUE_SOURCES:  # RT snippets: scored here, no GLUE test set to submit
         SUBMISSIONS_DIR.mkdir(parents=True, exist_ok=True)
         write_text(SUBMISSIONS_DIR / "README.txt", f"No benchmark-server zips: data.source {params.data.source} is "
                    "not GLUE's data, so its test predictions (predictions/) are not a GLUE submission.\n")

@@ -394,6 +394,7 @@ def test_a_task_on_other_data_is_its_own_column_not_the_papers():
                for seed, dev in zip((1, 2), scores)]
     (table,) = build_tables(current_runs(records, "real"))
     assert "SST-2" not in table.columns and "RT polarity" in table.columns
+    assert "RTE" not in table.columns  # no empty column of the paper's beside other data
     assert table.columns.index("RT polarity") > table.columns.index("Avg")
     assert table.cells["kd"]["RT polarity"].mean == pytest.approx(74.5)
     assert table.cells["kd"]["RT polarity"].p_value is not None

@@ -31,7 +31,7 @@ from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
 from pipeline.methods.registry import METHODS
 from pipeline.reporting.experiments import RunRecord
-from pipeline.reporting.results_table import PAPER_TASKS, columns, every_column, is_paper_task
+from pipeline.reporting.results_table import GLUE_SOURCES, PAPER_TASKS, columns, every_column, is_paper_task
 from pipeline.settings.runs import reported_run, reported_runs, run_label
 
 LGTM, LGTM_FAST = "lgtm", "lgtm-fast"
@@ -66,9 +66,10 @@ def row_label(row: str) -> str:
 
 
 def column_spec(tasks, source: str = "hub") -> list[tuple[str, str, str, str]]:
-    """(label, task, dev split, metric): the paper's columns always, then those of the other `tasks`
-    (named after `source`, data.source, where it is not GLUE's data: RT polarity, not SST-2)."""
-    paper = [task for task in PAPER_TASKS if is_paper_task(task, source)]
+    """(label, task, dev split, metric): on GLUE's data the paper's columns always, then those of
+    the other `tasks`; on other data (`source`, data.source) only its own, named after it: RT
+    polarity, not SST-2."""
+    paper = [task for task in PAPER_TASKS if is_paper_task(task, source)] if source in GLUE_SOURCES else []
     return columns(paper + [task for task in tasks if task not in paper], source)
 
 

@@ -25,6 +25,8 @@ PAPER_AVERAGE, AVERAGE = "Avg (paper)", "Avg (all)"
 # Sources whose text is not GLUE's, though written in a GLUE task's layout: the column says what
 # the data is, and it is no column of the paper's (its average and published figures skip it).
 OTHER_DATA_LABELS = {"rotten_tomatoes": {"sst2": "RT polarity"}}
+# GLUE's data, or a stand-in for all of it: the paper's columns, and benchmark-server zips.
+GLUE_SOURCES = ("hub", "dir", "synthetic")
 
 
 def task_label(task: str, source: str) -> str:

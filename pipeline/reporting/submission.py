@@ -20,11 +20,6 @@ HEADER = "index\tprediction"
 SUBMISSION_FILES = [name for task in TASKS.values() for name in task.submission_files.values()]
 
 
-# The sources whose tasks are GLUE's, or a stand-in for all of them: a benchmark-server zip is
-# made from these. The Rotten Tomatoes snippets are no GLUE test set: their predictions are
-# scored here, never submitted.
-SERVER_SOURCES = ("hub", "dir", "synthetic")
-
 
 def _expected_indices(glue_data: Path, task: Task, split: str) -> list[int]:
     path = split_path(glue_data / task.name, split)
