@@ -32,6 +32,16 @@ def test_a_constant_run_fails_the_first_check_and_is_named():
     assert no_constant_prediction([record("kd", "dev", 1e-3, 1, 0.7)]).holds is None  # not measured
 
 
+def test_a_constant_skd_run_on_two_classes_still_fails_and_says_why():
+    two = with_metrics(record("skd", "dev", 1e-3, 1, 0.58, task="rte"), largest_predicted_class={"dev": 1.0})
+    three = with_metrics(record("skd", "dev", 1e-3, 1, 0.35, task="mnli"), largest_predicted_class={"dev": 1.0})
+    kd = with_metrics(record("kd", "dev", 1e-3, 1, 0.58, task="rte"), largest_predicted_class={"dev": 1.0})
+    check = no_constant_prediction([two, three, kd])
+    assert check.holds is False
+    explained = [finding for finding in check.findings if "keep only their sign" in finding]
+    assert len(explained) == 1 and explained[0].startswith("SKD on rte")
+
+
 def test_the_teacher_must_lead_the_student_alone_by_three_points_on_every_seed():
     runs = [record("finetune-teacher", "dev", 1e-3, 1, 0.80), record("finetune", "dev", 1e-3, 1, 0.76),
             record("finetune-teacher", "dev", 1e-3, 2, 0.80), record("finetune", "dev", 1e-3, 2, 0.775)]
