@@ -387,18 +387,23 @@ def test_paper_table_of_dvc_experiments(tmp_path):
 
 
 def test_a_task_on_other_data_is_its_own_column_not_the_papers():
-    """Rotten Tomatoes snippets fill SST-2's layout: the column is RT polarity, outside the
-    paper's columns and their average, and LGTM is still compared on it."""
-    records = [record(run, "dev", 1e-3, seed, dev, task="sst2", preset="real", source="rotten_tomatoes")
+    """Rotten Tomatoes snippets fill SST-2's layout: the column is RT polarity, not one of the
+    paper's; Avg and the dev − test gap are taken over it; LGTM is still compared on it; the
+    published numbers, GLUE's, are not shown beside it."""
+    records = [record(run, "dev", 1e-3, seed, dev, test=dev - 0.01, task="sst2", preset="real",
+                      source="rotten_tomatoes")
                for run, scores in (("finetune-teacher", (0.80, 0.81)), ("kd", (0.74, 0.75)), ("lgtm", (0.76, 0.78)))
                for seed, dev in zip((1, 2), scores)]
-    (table,) = build_tables(current_runs(records, "real"))
-    assert "SST-2" not in table.columns and "RT polarity" in table.columns
-    assert "RTE" not in table.columns  # no empty column of the paper's beside other data
-    assert table.columns.index("RT polarity") > table.columns.index("Avg")
-    assert table.cells["kd"]["RT polarity"].mean == pytest.approx(74.5)
-    assert table.cells["kd"]["RT polarity"].p_value is not None
-    text = markdown_report([table], [], "real", room_checks(current_runs(records, "real")))
+    dev, test = build_tables(current_runs(records, "real"))
+    assert dev.columns == ["RT polarity", "Avg"] and test.split == "test"  # no empty column of the paper's
+    assert dev.cells["kd"]["RT polarity"].mean == pytest.approx(74.5)
+    assert dev.cells["kd"]["Avg"].mean == pytest.approx(74.5) and dev.cells["kd"]["Avg"].std == pytest.approx(0.7071, abs=1e-4)
+    assert dev.cells["kd"]["RT polarity"].p_value is not None and dev.cells["kd"]["Avg"].p_value is not None
+    text = markdown_report([dev, test], load_published(PUBLISHED), "real", room_checks(current_runs(records, "real")))
     assert "| RT polarity" in text and "## Does the comparison have room?" in text
+    assert "| KD | 74.5 | 73.5 | +1.0 |" in text  # the dev − test gap
+    assert "### Published numbers" not in text
+    assert "### Published numbers" in markdown_report(build_tables(current_runs(protocol_records(), "demo")),
+                                                      load_published(PUBLISHED), "demo")
     with pytest.raises(InputError, match="different data"):
         build_tables(records + [record("kd", "dev", 1e-3, 3, 0.7, task="sst2", preset="real")])

@@ -21,6 +21,7 @@ from pipeline.reporting.paper_table import (
     Cell,
     Table,
     column_order,
+    paper_labels,
     row_label,
 )
 from pipeline.reporting.published import PublishedRow
@@ -106,7 +107,7 @@ FOOTNOTE = ("Scores x100: mean ± sample standard deviation (ddof 1) over seeds;
             "Per row and task the student learning rate with the best mean selection score over its seeds "
             "is kept; the teacher alone pools its seeds. ↓ / ↑: significantly below / above LGTM "
             f"(paired two-sided t-test over the seeds both rows have, scipy.stats.ttest_rel, p < {SIGNIFICANCE}). "
-            "p (Avg): that test on the per-seed average of the paper's columns both rows have. "
+            "p (Avg): the same test on the per-seed Avg (over the columns both rows have). "
             "Empty p: fewer than two paired seeds; n/a: equal to LGTM at every seed.")
 
 
@@ -130,8 +131,9 @@ def markdown_report(tables: list[Table], published: list[PublishedRow], preset: 
             parts += [f"### {title}", "", markdown_grid(["", *table.columns, P_AVG], table_rows(table)), ""]
         if dev and "test" in mode:
             parts += ["### dev − test gap", "", gap_markdown(dev, mode["test"]), ""]
-        if published:
-            parts += ["### Published numbers", "", published_markdown(published, (dev or mode["test"]).columns), ""]
+        shown = (dev or mode["test"]).columns
+        if published and paper_labels() & set(shown):  # the published numbers are GLUE's, not other data's
+            parts += ["### Published numbers", "", published_markdown(published, shown), ""]
         table = dev or mode["test"]
         parts += [FOOTNOTE, "",
                   f"Runs: {table.runs}, from {table.experiments} experiment(s) (the workspace and commits "
@@ -183,14 +185,19 @@ PANELS_PER_LINE = 5
 COLOURS = {LGTM: "#d62728", LGTM_FAST: "#f08080"}  # the others grey
 
 
+def _panels(table: Table) -> list[str]:
+    """The columns with scores; Avg only where it averages more than one of them."""
+    shown = [label for label in table.columns if any(label in cells for cells in table.cells.values())]
+    return shown if len(shown) > 2 else [label for label in shown if label != AVG]
+
+
 def plot_dev(tables: list[Table], path: Path) -> None:
     """Per dev column (and Avg) a panel: each row's mean with its std as error bar, LGTM in red,
     its fast mode lighter, the others grey; a block of panels per held-out mode."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    blocks = [(table, [label for label in table.columns if any(label in cells for cells in table.cells.values())])
-              for table in tables if table.split == "dev"]
+    blocks = [(table, _panels(table)) for table in tables if table.split == "dev"]
     lines = [math.ceil(len(shown) / PANELS_PER_LINE) for _, shown in blocks]
     line_height = 0.8 + 0.25 * max(len(table.cells) for table, _ in blocks)
     figure = Figure(figsize=(12, line_height * sum(lines) + 0.5 * len(blocks)), layout="constrained")

@@ -2,8 +2,9 @@
 (pipeline/reporting/experiments.py), with seeds and significance.
 
 Per held-out mode (`held_out.source`), rows: the teacher alone, the ten baselines, LGTM, LGTM
-in its fast mode (`lgtm.mode: fast`) and the student alone; columns: the paper's (always
-present), their average, then every other trained task's. The protocol:
+in its fast mode (`lgtm.mode: fast`) and the student alone; columns: on GLUE's data the paper's
+(always present), their average, then every other trained task's; on other data its own
+columns, then their average. The protocol:
 - a row of a mode is one configuration, its newest run's: older runs of other params (another
   commit's defaults, another `-S lgtm.radius`) are left out, so that seeds are never mixed;
 - per (mode, row, task) the student learning rate of the grid is the one with the best mean
@@ -11,8 +12,9 @@ present), their average, then every other trained task's. The protocol:
   trains at its own rate, so its runs are pooled by seed;
 - a cell is the mean ± sample std (ddof 1) over the kept rate's seeds, x100; the test table
   (the synthetic data's true labels) takes the same kept rates;
-- Avg is the mean of the row's paper columns; its ± is the std of the per-seed averages of the
-  seeds that have all of them;
+- Avg is the mean of the row's paper columns (on other data than GLUE's, which has none of
+  them, of its own columns); its ± is the std of the per-seed averages of the seeds that have
+  all of them;
 - each row but the teacher is compared with LGTM by a paired two-sided t-test over the seeds
   both have (scipy.stats.ttest_rel); a cell is marked where p < 0.05, ↓ below LGTM, ↑ above.
 
@@ -73,12 +75,28 @@ def column_spec(tasks, source: str = "hub") -> list[tuple[str, str, str, str]]:
     return columns(paper + [task for task in tasks if task not in paper], source)
 
 
-def column_order(labels) -> list[str]:
-    """`labels` in the table's order: the paper's columns, Avg, then the other tasks'."""
-    paper = {label for label, task, *_ in columns(list(TASKS)) if task in PAPER_TASKS}
+def paper_labels() -> set[str]:
+    """The labels of the paper's columns on GLUE's data."""
+    return {label for label, task, *_ in columns(list(TASKS)) if task in PAPER_TASKS}
+
+
+def averaged_labels(spec, source: str) -> list[str]:
+    """The columns Avg is the mean of: the paper's on GLUE's data; on other data, which has none
+    of them, the table's own."""
+    if source not in GLUE_SOURCES:
+        return [label for label, *_ in spec]
+    return [label for label, task, *_ in spec if is_paper_task(task, source)]
+
+
+def column_order(labels, averaged=None) -> list[str]:
+    """`labels` in the table's order: the averaged columns (by default the paper's), Avg, then
+    the others."""
+    if averaged is None:
+        averaged = paper_labels()
     every = [label for label, *_ in every_column()]
     ordered = [label for label in every if label in labels]
-    return [label for label in ordered if label in paper] + [AVG] + [label for label in ordered if label not in paper]
+    return ([label for label in ordered if label in averaged] + [AVG]
+            + [label for label in ordered if label not in averaged])
 
 
 # --- which runs: one preset, one configuration per row ---
@@ -166,9 +184,9 @@ def per_seed_average(by_column: dict[str, dict[int, float]], labels: list[str]) 
     return {seed: statistics.fmean(by_column[label][seed] for label in labels) for seed in sorted(seeds)}
 
 
-def row_cells(by_column, paper_labels, rates: dict[str, float | None], spec) -> dict[str, Cell]:
+def row_cells(by_column, averaged, rates: dict[str, float | None], spec) -> dict[str, Cell]:
     cells = {label: Cell.of(seeds, rates[task]) for label, task, *_ in spec if (seeds := by_column.get(label))}
-    present = [label for label in paper_labels if label in cells]
+    present = [label for label in averaged if label in cells]
     if present:
         cells[AVG] = Cell.of(per_seed_average(by_column, present),
                              mean=statistics.fmean(cells[label].mean for label in present))
@@ -190,7 +208,7 @@ def paired_test(row_values: list[float], lgtm_values: list[float]) -> tuple[floa
     return p, BELOW if statistics.fmean(row_values) < statistics.fmean(lgtm_values) else ABOVE
 
 
-def compare_with_lgtm(cells: dict[str, dict[str, Cell]], by_row, paper_labels) -> dict[str, dict[str, Cell]]:
+def compare_with_lgtm(cells: dict[str, dict[str, Cell]], by_row, averaged) -> dict[str, dict[str, Cell]]:
     """Each row's cells (not LGTM's, not the teacher's) with LGTM's paired test against them.
     Avg pairs the per-seed averages of the paper columns both rows have."""
     if LGTM not in cells:
@@ -199,7 +217,7 @@ def compare_with_lgtm(cells: dict[str, dict[str, Cell]], by_row, paper_labels) -
     for row in cells:
         if row == LGTM or row in TEACHER_ROWS:
             continue
-        common = [label for label in paper_labels if label in cells[row] and label in cells[LGTM]]
+        common = [label for label in averaged if label in cells[row] and label in cells[LGTM]]
         tested = {}
         for label, cell in cells[row].items():
             if label == AVG:
@@ -229,8 +247,8 @@ def build_tables(records: list[RunRecord]) -> list[Table]:
                          "a table compares runs on the same data")
     source = sources.pop() if sources else "hub"
     spec = column_spec({record.task for record in records}, source)
-    paper_labels = [label for label, task, *_ in spec if is_paper_task(task, source)]
-    labels = column_order([label for label, *_ in spec])
+    averaged = averaged_labels(spec, source)
+    labels = column_order([label for label, *_ in spec], averaged)
     kept = kept_learning_rates(records)
     tables = []
     for held_out in held_out_modes(records):
@@ -242,8 +260,8 @@ def build_tables(records: list[RunRecord]) -> list[Table]:
             cells = {}
             for row in (row for row in ROWS if row in by_row):
                 rates = {task: kept.get((held_out, row, task)) for task in TASKS}
-                cells[row] = row_cells(by_row[row], paper_labels, rates, spec)
-            tables.append(Table(held_out, split, labels, compare_with_lgtm(cells, by_row, paper_labels),
+                cells[row] = row_cells(by_row[row], averaged, rates, spec)
+            tables.append(Table(held_out, split, labels, compare_with_lgtm(cells, by_row, averaged),
                                 runs=len(mode_records),
                                 experiments=len({record.experiment for record in mode_records})))
     return tables
