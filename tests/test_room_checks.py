@@ -27,7 +27,7 @@ def test_a_constant_run_fails_the_first_check_and_is_named():
             with_metrics(record("pkd", "dev", 1e-3, 2, 0.58), largest_predicted_class={"dev": 1.0})]
     check = no_constant_prediction(runs)
     assert check.holds is False
-    assert check.findings == ["PKD on rte seed 2 rate 0.001 (dev): one class for every dev row"]
+    assert check.findings == ["PKD on RTE seed 2 rate 0.001 (dev): one class for every dev row"]
     assert no_constant_prediction(runs[:1]).holds is True
     assert no_constant_prediction([record("kd", "dev", 1e-3, 1, 0.7)]).holds is None  # not measured
 
@@ -39,7 +39,10 @@ def test_a_constant_skd_run_on_two_classes_still_fails_and_says_why():
     check = no_constant_prediction([two, three, kd])
     assert check.holds is False
     explained = [finding for finding in check.findings if "keep only their sign" in finding]
-    assert len(explained) == 1 and explained[0].startswith("SKD on rte")
+    assert len(explained) == 1 and explained[0].startswith("SKD on RTE")
+    on_rt = with_metrics(record("skd", "dev", 1e-3, 1, 0.58, task="sst2", preset="real", source="rotten_tomatoes"),
+                         largest_predicted_class={"dev": 1.0})
+    assert no_constant_prediction([on_rt]).findings[0].startswith("SKD on RT polarity seed 1")  # its data's name
 
 
 def test_the_teacher_must_lead_the_student_alone_by_three_points_on_every_seed():

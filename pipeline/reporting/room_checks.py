@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pipeline.glue.tasks import TASKS
 from pipeline.methods.registry import METHODS
 from pipeline.reporting.experiments import RunRecord
+from pipeline.reporting.results_table import task_label
 from pipeline.settings.runs import reported_run
 
 MIN_TEACHER_LEAD = 3.0  # points
@@ -37,7 +38,7 @@ class RoomCheck:
 
 
 def _where(record: RunRecord) -> str:
-    return f"{record.task} seed {record.seed} rate {record.learning_rate:g} ({record.held_out})"
+    return f"{task_label(record.task, record.data_source)} seed {record.seed} rate {record.learning_rate:g} ({record.held_out})"
 
 
 def _why_constant(record: RunRecord) -> str:
