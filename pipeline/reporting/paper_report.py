@@ -199,13 +199,14 @@ def plot_dev(tables: list[Table], path: Path) -> None:
 
     blocks = [(table, _panels(table)) for table in tables if table.split == "dev"]
     lines = [math.ceil(len(shown) / PANELS_PER_LINE) for _, shown in blocks]
+    per_line = min(PANELS_PER_LINE, max(len(shown) for _, shown in blocks))
     line_height = 0.8 + 0.25 * max(len(table.cells) for table, _ in blocks)
-    figure = Figure(figsize=(12, line_height * sum(lines) + 0.5 * len(blocks)), layout="constrained")
+    figure = Figure(figsize=(max(6, 2 + 2 * per_line), line_height * sum(lines) + 0.5 * len(blocks)), layout="constrained")
     FigureCanvasAgg(figure)
     for block, (table, shown), count in zip(figure.subfigures(len(blocks), 1, height_ratios=lines, squeeze=False)[:, 0],
                                             blocks, lines):
         block.suptitle(f"Dev scores x100, held-out set: {table.held_out} (mean ± std over seeds)")
-        axes = block.subplots(count, PANELS_PER_LINE, sharey=True, squeeze=False).ravel()
+        axes = block.subplots(count, per_line, sharey=True, squeeze=False).ravel()
         rows = list(table.cells)
         for axis, label in zip(axes, shown):
             if (lgtm := table.cells.get(LGTM, {}).get(label)) is not None:
