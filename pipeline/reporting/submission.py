@@ -20,7 +20,6 @@ HEADER = "index\tprediction"
 SUBMISSION_FILES = [name for task in TASKS.values() for name in task.submission_files.values()]
 
 
-
 def _expected_indices(glue_data: Path, task: Task, split: str) -> list[int]:
     path = split_path(glue_data / task.name, split)
     if not path.is_file():
