@@ -50,6 +50,9 @@ class MethodInfo:
     # such a method refuses train.mixed_precision: fp16.
     makes_teacher_gradients: bool = False
     uses_held_out: bool = False  # draws a held-out batch each step (see the `held_out` section)
+    # Why the method's definition may leave its student predicting one class on a task of two
+    # classes ('' where nothing does): the room checks say it beside such a run.
+    constant_on_two_classes: str = ""
 
     @property
     def starts_from(self) -> str:

@@ -54,7 +54,9 @@ class SkdSettings(KdSettings):
 
 
 class Skd(Method):
-    info = MethodInfo("skd", "SKD", row=40, settings=SkdSettings, teacher="finetuned")
+    info = MethodInfo("skd", "SKD", row=40, settings=SkdSettings, teacher="finetuned",
+                      constant_on_two_classes="its normalised logits keep only their sign, so its loss gives the "
+                                              "student almost no gradient but on near-tied rows")
 
     def step(self, ctx: StepContext, batch: dict, held_batch: dict | None) -> dict[str, float]:
         from pipeline.distill.context import student_step

@@ -76,16 +76,15 @@ def _load_mean_pooled(spec: ModelSpec, name: str, task: Task):
     """A BERT checkpoint's encoder under the mean-pooled head (its pooler left out)."""
     from transformers import AutoConfig
 
-    from pipeline.models.mean_pooled import MeanPooledBertConfig, MeanPooledBertForSequenceClassification, register
+    from pipeline.models.mean_pooled import MODEL_TYPE, MeanPooledBertForSequenceClassification, mean_pooled_config, register
 
     register()
     config = AutoConfig.from_pretrained(name)
-    if config.model_type not in ("bert", MeanPooledBertConfig.model_type):
+    if config.model_type not in ("bert", MODEL_TYPE):
         raise InputError(f"model {spec.name!r}: pooling: mean needs a BERT checkpoint; this one is a "
                          f"{config.model_type!r}")
-    settings = {key: value for key, value in config.to_dict().items() if key != "model_type"}
-    config = MeanPooledBertConfig.from_dict({**settings, **label_config(task)})
-    return MeanPooledBertForSequenceClassification.from_pretrained(name, config=config, ignore_mismatched_sizes=True)
+    return MeanPooledBertForSequenceClassification.from_pretrained(
+        name, config=mean_pooled_config(config, **label_config(task)), ignore_mismatched_sizes=True)
 
 
 def zero_classifier(model) -> None:

@@ -58,11 +58,17 @@ class MeanPooledBertForSequenceClassification(BertPreTrainedModel):
         return nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
 
 
+def mean_pooled_config(config: BertConfig, **changes) -> MeanPooledBertConfig:
+    """A BERT config as the mean-pooled model's: every setting kept but the model type, `changes`
+    applied."""
+    settings = {key: value for key, value in config.to_dict().items() if key != "model_type"}
+    return MeanPooledBertConfig.from_dict({**settings, **changes})
+
+
 def mean_pooled_copy(model) -> MeanPooledBertForSequenceClassification:
     """A BERT sequence classifier's encoder and classifier under the mean-pooled head (its pooler
     left out), weight for weight."""
-    settings = {key: value for key, value in model.config.to_dict().items() if key != "model_type"}
-    pooled = MeanPooledBertForSequenceClassification(MeanPooledBertConfig.from_dict(settings))
+    pooled = MeanPooledBertForSequenceClassification(mean_pooled_config(model.config))
     missing, unexpected = pooled.load_state_dict(model.state_dict(), strict=False)
     if missing or any(not key.startswith("bert.pooler.") for key in unexpected):
         raise ValueError(f"not a BERT sequence classifier: missing {missing}, unexpected {unexpected}")

@@ -42,12 +42,10 @@ def _where(record: RunRecord) -> str:
 
 
 def _why_constant(record: RunRecord) -> str:
-    """What the method's definition says about a constant run of it, or ''."""
-    if record.run == "skd" and TASKS[record.task].num_labels == 2:
-        # pipeline/methods/skd.py: layer-normalised over two classes, the logits keep only their
-        # sign, and the gradient through the normalisation is about 1e-7 once they differ.
-        return (" (SKD on two classes: its normalised logits keep only their sign, so its loss gives the student almost no "
-                "gradient but on near-tied rows)")
+    """What the method's definition says about a constant run of it (its MethodInfo), or ''."""
+    info = METHODS.get(record.run)
+    if info and info.constant_on_two_classes and TASKS[record.task].num_labels == 2:
+        return f" ({info.label} on two classes: {info.constant_on_two_classes})"
     return ""
 
 
