@@ -34,11 +34,15 @@ demo: $(STAMP)
 # model on Rotten Tomatoes snippets) with the machine's own CPU kernels, two threads a run:
 # twice as fast on 2 cores, its bytes this machine's. PRESET=compare runs the tiny models'
 # grid; NATIVE=0 the kernels whose bytes are the same on any x86 CPU, one thread a run.
+# ARCHIVE=FILE: a saved `dvc exp show --json` whose points count as done, brought up to date
+# after each point, and the table made from it (ARCHIVE=docs/results/real/exp_show.json goes
+# on with the grid this repository has run: docs/real_models.md).
 PRESET ?= real
 NATIVE ?= 1
+ARCHIVE ?=
 compare: $(STAMP)
-	LGTM_NATIVE_CPU=$(NATIVE) $(RUN) python -m stages compare --preset $(PRESET)
-	$(RUN) python -m stages paper-table --preset $(PRESET)
+	LGTM_NATIVE_CPU=$(NATIVE) $(RUN) python -m stages compare --preset $(PRESET) $(if $(ARCHIVE),--archive $(ARCHIVE))
+	$(RUN) python -m stages paper-table --preset $(PRESET) $(if $(ARCHIVE),--exp-show $(ARCHIVE))
 
 test: $(STAMP) chromium
 	$(RUN) python -m pytest

@@ -94,6 +94,40 @@ def read_exp_show(path: Path) -> list[dict]:
         raise InputError(f"{path}: {error}; expected the output of `dvc exp show --json`") from None
 
 
+def archived(kept: list[dict], live: list[dict]) -> list[dict]:
+    """The saved `dvc exp show --json` entries `kept` with the commits and finished experiments
+    of `live` (another `dvc exp show --json`) added, as a new list: a file that outlives the
+    clone whose `refs/exps` held the experiments, and that a later grid, in another clone,
+    counts as done and adds to.
+
+    An experiment is known by its commit (the first of its `revs`); one already kept stays as
+    it was. Left out of `live`: the workspace (its metrics may be no finished experiment's)
+    and every experiment not finished (queued, running, failed)."""
+    merged = [dict(entry, experiments=list(entry.get("experiments") or [])) for entry in kept]
+    by_rev = {entry["rev"]: entry for entry in merged}
+    for entry in live:
+        if entry["rev"] == "workspace":
+            continue
+        finished = [experiment for experiment in entry.get("experiments") or [] if _finished(experiment)]
+        if entry["rev"] not in by_rev:
+            by_rev[entry["rev"]] = dict(entry, experiments=[])
+            merged.append(by_rev[entry["rev"]])
+        target = by_rev[entry["rev"]]["experiments"]
+        known = {_commit(experiment) for experiment in target}
+        target += [experiment for experiment in finished if _commit(experiment) not in known]
+    return merged
+
+
+def _finished(experiment: dict) -> bool:
+    executor = experiment.get("executor")
+    return (not executor or executor.get("state") == FINISHED) and any(
+        not state.get("error") and state.get("data") for state in experiment.get("revs") or [])
+
+
+def _commit(experiment: dict) -> str:
+    return experiment["revs"][0]["rev"]
+
+
 def workspace_is_current(repo: Path) -> bool:
     """Whether `dvc status` finds every stage up to date. Otherwise the workspace's metrics may
     be another run's than its params say: an `dvc exp run` in progress or failed, params edited
