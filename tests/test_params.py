@@ -70,6 +70,9 @@ def test_float_written_in_exponent_form_is_a_float(demo_params):
         (lambda p: p["launch"].update(workers=0), r"launch\.workers: expected a positive integer or 'auto' \(got 0\)"),
         (lambda p: p["train"].update(mixed_precision="fp16"),
          r"train\.mixed_precision: lgtm and metadistil take their teacher gradients .* use bf16 or no"),
+        (lambda p: p["model"]["teacher"].update(pooling="mean"),
+         r"model\.teacher\.pooling: mean leaves the teacher no pooler output, which PESF-KD reads; use cls, or leave "
+         r"PESF-KD out of methods$"),
         (lambda p: p.update(preset="fast"), r"preset: expected one of 'demo', 'compare', 'paper' or 'real' \(got 'fast'\)"),
         (lambda p: p["held_out"].update(source="test"), r"held_out\.source: expected one of 'dev' or 'train_slice'"),
         (lambda p: p["data"].update(source="dir"), r"data\.glue_dir: required when data\.source is 'dir'$"),

@@ -53,6 +53,9 @@ class MethodInfo:
     # Why the method's definition may leave its student predicting one class on a task of two
     # classes ('' where nothing does): the room checks say it beside such a run.
     constant_on_two_classes: str = ""
+    # Reads the teacher's pooler output (BERT's [CLS] transform), which a mean-pooled teacher
+    # (`model.teacher.pooling: mean`) has none of: the params check refuses the two together.
+    reads_teacher_pooler: bool = False
 
     @property
     def starts_from(self) -> str:

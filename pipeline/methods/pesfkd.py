@@ -80,7 +80,8 @@ class PesfkdSettings(Section):
 
 
 class Pesfkd(Method):
-    info = MethodInfo("pesfkd", "PESF-KD", row=100, settings=PesfkdSettings, teacher="finetuned", trains_teacher=True)
+    info = MethodInfo("pesfkd", "PESF-KD", row=100, settings=PesfkdSettings, teacher="finetuned", trains_teacher=True,
+                      reads_teacher_pooler=True)
 
     def prepare_teacher(self, teacher: nn.Module, settings: Section) -> nn.Module:
         from pipeline.distill.adapter import AdaptedTeacher

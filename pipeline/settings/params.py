@@ -242,6 +242,15 @@ class CommonParams(Section):
         return self
 
     @model_validator(mode="after")
+    def _pooler_readers_have_a_pooler(self) -> CommonParams:
+        readers = sorted(METHODS[name].label for name in self.methods.all() if METHODS[name].reads_teacher_pooler)
+        if readers and self.model.teacher.pooling == "mean":
+            named = " and ".join(readers)
+            raise ValueError(f"model.teacher.pooling: mean leaves the teacher no pooler output, which {named} reads; "
+                             f"use cls, or leave {named} out of methods")
+        return self
+
+    @model_validator(mode="after")
     def _batches_split_evenly(self) -> CommonParams:
         # Each global batch is split across the processes (pipeline/training/loop.py).
         processes = self.launch.processes
