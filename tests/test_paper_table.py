@@ -389,7 +389,7 @@ def test_paper_table_of_dvc_experiments(tmp_path):
 def test_a_task_on_other_data_is_its_own_column_not_the_papers():
     """Rotten Tomatoes snippets fill SST-2's layout: the column is RT polarity, not one of the
     paper's; Avg and the dev − test gap are taken over it; LGTM is still compared on it; the
-    published numbers, GLUE's, are not shown beside it."""
+    published numbers beside it are those of its data's source (MR), never GLUE's."""
     records = [record(run, "dev", 1e-3, seed, dev, test=dev - 0.01, task="sst2", preset="real",
                       source="rotten_tomatoes")
                for run, scores in (("finetune-teacher", (0.80, 0.81)), ("kd", (0.74, 0.75)), ("lgtm", (0.76, 0.78)))
@@ -402,8 +402,10 @@ def test_a_task_on_other_data_is_its_own_column_not_the_papers():
     text = markdown_report([dev, test], load_published(PUBLISHED), "real", room_checks(current_runs(records, "real")))
     assert "| RT polarity" in text and "## Does the comparison have room?" in text
     assert "| KD | 74.5 | 73.5 | +1.0 |" in text  # the dev − test gap
-    assert "### Published numbers" not in text
-    assert "### Published numbers" in markdown_report(build_tables(current_runs(protocol_records(), "demo")),
-                                                      load_published(PUBLISHED), "demo")
+    published = text[text.index("### Published numbers"):]
+    assert "| Kim (2014) CNN-non-static, MR (cross-validation) [1] | 81.5 |  |" in published
+    assert "10-fold cross-validation" in published and "README" not in published and "GLUE" not in published
+    glue = markdown_report(build_tables(current_runs(protocol_records(), "demo")), load_published(PUBLISHED), "demo")
+    assert "### Published numbers" in glue and "Kim (2014)" not in glue
     with pytest.raises(InputError, match="different data"):
         build_tables(records + [record("kd", "dev", 1e-3, 3, 0.7, task="sst2", preset="real")])

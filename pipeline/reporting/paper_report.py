@@ -24,7 +24,7 @@ from pipeline.reporting.paper_table import (
     paper_labels,
     row_label,
 )
-from pipeline.reporting.published import PublishedRow
+from pipeline.reporting.published import SPLIT_NAMES, PublishedRow, glue_labels
 from pipeline.reporting.results_table import every_column
 from pipeline.reporting.room_checks import RoomCheck
 
@@ -90,11 +90,20 @@ def seeds_markdown(table: Table) -> str:
     return markdown_grid(["", "seeds", "which", *(f"rate {task}" for task in tasks)], rows)
 
 
+def published_beside(published: list[PublishedRow], shown: list[str]) -> list[PublishedRow]:
+    """The published rows for a table of the `shown` columns: GLUE's beside one of the paper's
+    columns, those of other data beside that data's own column."""
+    family = glue_labels() if paper_labels() & set(shown) else set(shown) - {AVG}
+    return [row for row in published if family & set(row.values)]
+
+
 def published_markdown(published: list[PublishedRow], shown: list[str]) -> str:
-    labels = column_order(set(shown) | {label for row in published for label in row.values} - {AVG})
+    # The table's averaged columns (before its Avg) stay first, as do the paper's.
+    averaged = paper_labels() | set(shown[:shown.index(AVG)] if AVG in shown else [])
+    labels = column_order(set(shown) | {label for row in published for label in row.values} - {AVG}, averaged)
     rows, notes = [], {}  # note -> its number: rows of one source share theirs
     for row in published:
-        label = f"{row.label} ({row.split})" if row.split == "unknown" else row.label
+        label = f"{row.label} ({SPLIT_NAMES[row.split]})" if row.split in SPLIT_NAMES else row.label
         if row.note:
             label += f" [{notes.setdefault(row.note, len(notes) + 1)}]"
         rows.append([label] + [number(row.values[column]) if column in row.values else "" for column in labels])
@@ -132,8 +141,8 @@ def markdown_report(tables: list[Table], published: list[PublishedRow], preset: 
         if dev and "test" in mode:
             parts += ["### dev − test gap", "", gap_markdown(dev, mode["test"]), ""]
         shown = (dev or mode["test"]).columns
-        if published and paper_labels() & set(shown):  # the published numbers are GLUE's, not other data's
-            parts += ["### Published numbers", "", published_markdown(published, shown), ""]
+        if beside := published_beside(published, shown):
+            parts += ["### Published numbers", "", published_markdown(beside, shown), ""]
         table = dev or mode["test"]
         parts += [FOOTNOTE, "",
                   f"Runs: {table.runs}, from {table.experiments} experiment(s) (the workspace and commits "

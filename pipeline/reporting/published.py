@@ -1,5 +1,6 @@
-"""The paper's published numbers, shown beside the comparison table: reference/published.yaml,
-each row with its source, checked on reading. A number nobody published is not in the file."""
+"""Published numbers, shown beside the comparison table: the paper's on GLUE, and others' on
+the other data a table may show (reference/published.yaml), each row with its source, checked
+on reading. A number nobody published is not in the file."""
 
 from __future__ import annotations
 
@@ -10,10 +11,18 @@ import yaml
 
 from pipeline.errors import InputError
 from pipeline.glue.tasks import TASKS
-from pipeline.reporting.paper_table import column_order
-from pipeline.reporting.results_table import columns
+from pipeline.reporting.paper_table import AVG, column_order
+from pipeline.reporting.results_table import columns, every_column
 
-PUBLISHED_SPLITS = ("dev", "test", "unknown")
+# dev; test (the GLUE server, or a data set's own test split); cv: cross-validation over the
+# whole data (no dev or test split); unknown: the source does not say.
+PUBLISHED_SPLITS = ("dev", "test", "cv", "unknown")
+SPLIT_NAMES = {"cv": "cross-validation", "unknown": "unknown"}  # said after the row's label
+
+
+def glue_labels() -> set[str]:
+    """The columns of GLUE's data, and Avg."""
+    return {label for label, *_ in columns(list(TASKS))} | {AVG}
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ def load_published(path: Path) -> list[PublishedRow]:
     if not path.is_file():
         raise InputError(f"{path}: not found; expected the published numbers (reference/published.yaml)")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    known = set(column_order([label for label, *_ in columns(list(TASKS))]))
+    known = set(column_order([label for label, *_ in every_column()]))
     rows = []
     for index, entry in enumerate((data or {}).get("rows") or []):
         where = f"{path}: rows[{index}]"
