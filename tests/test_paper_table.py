@@ -110,6 +110,13 @@ def test_the_kept_learning_rate_is_the_best_mean_selection_score_over_seeds():
                     ("train_slice", "kd", "rte"): 1e-3}
 
 
+def test_a_rate_run_on_fewer_seeds_is_not_kept_however_well_it_scored():
+    records = current_runs(protocol_records(), "demo")
+    begun = record("kd", "dev", 4e-3, 1, 0.99)  # a third rate, its first seed in
+    assert kept_learning_rates([begun, *records])["dev", "kd", "rte"] == 2e-3
+    assert kept_learning_rates([begun])["dev", "kd", "rte"] == 4e-3  # alone, it is the grid
+
+
 def test_cells_mean_std_and_lgtms_paired_test_worked_by_hand():
     tables = tables_by_key(protocol_records())
     assert set(tables) == {("dev", "dev"), ("dev", "test"), ("train_slice", "dev")}

@@ -113,8 +113,8 @@ def published_markdown(published: list[PublishedRow], shown: list[str]) -> str:
 
 
 FOOTNOTE = ("Scores x100: mean ± sample standard deviation (ddof 1) over seeds; one seed shows no ±. "
-            "Per row and task the student learning rate with the best mean selection score over its seeds "
-            "is kept; the teacher alone pools its seeds. ↓ / ↑: significantly below / above LGTM "
+            "Per row and task, of the student learning rates run on the most seeds, the one with the best mean "
+            "selection score is kept; the teacher alone pools its seeds. ↓ / ↑: significantly below / above LGTM "
             f"(paired two-sided t-test over the seeds both rows have, scipy.stats.ttest_rel, p < {SIGNIFICANCE}). "
             "p (Avg): the same test on the per-seed Avg (over the columns both rows have). "
             "Empty p: fewer than two paired seeds; n/a: equal to LGTM at every seed.")

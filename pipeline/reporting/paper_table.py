@@ -7,9 +7,10 @@ in its fast mode (`lgtm.mode: fast`) and the student alone; columns: on GLUE's d
 columns, then their average. The protocol:
 - a row of a mode is one configuration, its newest run's: older runs of other params (another
   commit's defaults, another `-S lgtm.radius`) are left out, so that seeds are never mixed;
-- per (mode, row, task) the student learning rate of the grid is the one with the best mean
-  selection score over its seeds (ties: more seeds, then the smaller rate); the teacher alone
-  trains at its own rate, so its runs are pooled by seed;
+- per (mode, row, task) the student learning rate of the grid is, of the rates run on the most
+  seeds, the one with the best mean selection score over its seeds (ties: the smaller rate), so
+  that a rate a grid has begun, one seed in, is not chosen on that seed's luck; the teacher
+  alone trains at its own rate, so its runs are pooled by seed;
 - a cell is the mean ± sample std (ddof 1) over the kept rate's seeds, x100; the test table
   (the synthetic data's true labels) takes the same kept rates;
 - Avg is the mean of the row's paper columns (on other data than GLUE's, which has none of
@@ -116,13 +117,14 @@ def current_runs(records: list[RunRecord], preset: str) -> list[RunRecord]:
 
 
 def kept_learning_rates(records: list[RunRecord]) -> dict[tuple[str, str, str], float]:
-    """(held-out mode, row, task) -> the student learning rate with the best mean selection
-    score over its seeds; ties: more seeds, then the smaller rate. The teacher alone has none."""
+    """(held-out mode, row, task) -> of the student learning rates run on the most seeds, the
+    one with the best mean selection score over them; ties: the smaller rate. The teacher alone
+    has none."""
     scores: dict[tuple, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
         if reported_run(record.run).at_student_rate:
             scores[record.held_out, row_of(record), record.task][record.learning_rate].append(record.selection_score)
-    return {key: max(by_rate, key=lambda rate: (statistics.fmean(by_rate[rate]), len(by_rate[rate]), -rate))
+    return {key: max(by_rate, key=lambda rate: (len(by_rate[rate]), statistics.fmean(by_rate[rate]), -rate))
             for key, by_rate in scores.items()}
 
 
