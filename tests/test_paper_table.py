@@ -27,7 +27,7 @@ from conftest import REPO
 from pipeline.errors import InputError
 from pipeline.reporting.experiments import RunRecord, records_from_exp_show, workspace_is_current
 from pipeline.reporting.paper_report import csv_report, markdown_report, tex_report, write_reports
-from pipeline.reporting.paper_table import AVG, BELOW, build_tables, current_runs, kept_learning_rates
+from pipeline.reporting.paper_table import AVG, BELOW, at_learning_rate, build_tables, current_runs, kept_learning_rates
 from pipeline.reporting.published import load_published
 from pipeline.reporting.room_checks import room_checks
 
@@ -115,6 +115,12 @@ def test_a_rate_run_on_fewer_seeds_is_not_kept_however_well_it_scored():
     begun = record("kd", "dev", 4e-3, 1, 0.99)  # a third rate, its first seed in
     assert kept_learning_rates([begun, *records])["dev", "kd", "rte"] == 2e-3
     assert kept_learning_rates([begun])["dev", "kd", "rte"] == 4e-3  # alone, it is the grid
+
+
+def test_the_table_at_one_rate_keeps_that_rates_runs_and_the_teacher_alone():
+    dev = tables_by_key(at_learning_rate(protocol_records(), 1e-3))["dev", "dev"].cells
+    assert dev["kd"]["RTE"].mean == pytest.approx(71.0) and dev["kd"]["RTE"].learning_rate == 1e-3  # not 2e-3's 75
+    assert dev["finetune-teacher"]["RTE"].mean == pytest.approx(92.0)  # trained at its own rate
 
 
 def test_cells_mean_std_and_lgtms_paired_test_worked_by_hand():

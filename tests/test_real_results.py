@@ -19,6 +19,17 @@ def test_the_committed_table_is_what_the_saved_experiments_give(tmp_path):
         assert (tmp_path / name).read_text(encoding="utf-8") == (RESULTS / name).read_text(encoding="utf-8"), name
 
 
+def test_the_committed_table_at_each_rate_is_what_the_saved_experiments_give(tmp_path):
+    for rate_dir in sorted(RESULTS.glob("rate_*")):
+        paper_table.main(out=tmp_path, preset="real", exp_show_file=RESULTS / "exp_show.json",
+                         learning_rate=float(rate_dir.name.removeprefix("rate_")),
+                         published_file=REPO / "reference/published.yaml", params_file=REPO / "params.yaml")
+        for name in ("paper_table.md", "paper_table.csv"):
+            assert (tmp_path / name).read_text(encoding="utf-8") == (rate_dir / name).read_text(encoding="utf-8"), \
+                rate_dir / name
+    assert sorted(path.name for path in RESULTS.glob("rate_*")) == ["rate_0.0001", "rate_0.0003"]
+
+
 def _tables(text: str, header: str) -> list[list[list[str]]]:
     """The cells of each markdown table that follows a line starting with `header`, header row
     and alignment row left out."""

@@ -65,6 +65,10 @@ def test_a_joint_teacher_may_lag_the_teacher_alone_by_three_points_at_most():
     assert check.holds is False
     assert any(finding.startswith("LGTM") and finding.endswith("behind by 3.50") for finding in check.findings)
     assert "DML, ProKT, LGTM" in check.claim
+    # LGTM's fast mode is named as its table row is; a joint teacher above the one alone is ahead.
+    fast = with_metrics(record("lgtm", "dev", 1e-3, 1, 0.75, mode="fast"), teacher_best={"accuracy": 0.81})
+    assert joint_teachers_keep_up([teacher, fast]).findings == [
+        "LGTM (fast) on RTE seed 1 rate 0.001 (dev): its teacher 81.00, the teacher alone 80.00, ahead by 1.00"]
 
 
 def test_the_report_says_which_checks_hold():

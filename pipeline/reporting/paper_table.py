@@ -116,6 +116,13 @@ def current_runs(records: list[RunRecord], preset: str) -> list[RunRecord]:
     return kept
 
 
+def at_learning_rate(records: list[RunRecord], rate: float) -> list[RunRecord]:
+    """The runs at the student learning rate `rate`, and the teacher alone's (at its own rate):
+    the table of one rate of a grid."""
+    return [record for record in records
+            if not reported_run(record.run).at_student_rate or record.learning_rate == rate]
+
+
 def kept_learning_rates(records: list[RunRecord]) -> dict[tuple[str, str, str], float]:
     """(held-out mode, row, task) -> of the student learning rates run on the most seeds, the
     one with the best mean selection score over them; ties: the smaller rate. The teacher alone

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pipeline.glue.tasks import TASKS
 from pipeline.methods.registry import METHODS
 from pipeline.reporting.experiments import RunRecord
+from pipeline.reporting.paper_table import row_label, row_of
 from pipeline.reporting.results_table import task_label
 from pipeline.settings.runs import reported_run
 
@@ -58,7 +59,7 @@ def no_constant_prediction(records: list[RunRecord]) -> RoomCheck:
         measured += 1
         for split, share in shares.items():
             if share >= 1.0:
-                findings.append(f"{reported_run(record.run).label} on {_where(record)}: one class for every "
+                findings.append(f"{row_label(row_of(record))} on {_where(record)}: one class for every "
                                 f"{split} row{_why_constant(record)}")
     claim = "no run keeps a model that predicts one class for every dev row"
     if not measured:
@@ -116,8 +117,9 @@ def joint_teachers_keep_up(records: list[RunRecord]) -> RoomCheck:
                     continue
                 lag = 100 * (teacher.selection_score - best[metric])
                 holds = (holds is not False) and lag <= MAX_JOINT_TEACHER_LAG
-                findings.append(f"{METHODS[run].label} on {_where(record)}: its teacher {100 * best[metric]:.2f}, "
-                                f"the teacher alone {100 * teacher.selection_score:.2f}, behind by {lag:.2f}")
+                findings.append(f"{row_label(row_of(record))} on {_where(record)}: its teacher "
+                                f"{100 * best[metric]:.2f}, the teacher alone {100 * teacher.selection_score:.2f}, "
+                                f"{'behind' if lag >= 0 else 'ahead'} by {abs(lag):.2f}")
     joint = ", ".join(info.label for name, info in METHODS.items() if _trains_a_joint_teacher(name))
     return RoomCheck(f"the teachers {joint} train from the pre-trained one end within "
                      f"{MAX_JOINT_TEACHER_LAG:g} points of the teacher fine-tuned alone", holds, findings)

@@ -4,6 +4,7 @@
     python -m stages paper-table --preset paper --out /tmp/tables
     python -m stages paper-table --all-commits      # pool the experiments of every commit
     python -m stages paper-table --exp-show saved.json   # from a saved `dvc exp show --json`
+    python -m stages paper-table --learning-rate 1e-4    # one rate of the grid, no rate chosen
 
 Reads `dvc exp show --json` (the workspace where `dvc status` finds it up to date, the current
 commit and its finished experiments; with --all-commits every commit's, for when the commits
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -38,6 +40,10 @@ def main(
                                                                   "the current one's (same code and data only)."),
     exp_show_file: Path | None = typer.Option(None, "--exp-show", help="A saved `dvc exp show --json` output to read "
                                                                 "instead of running it here."),
+    # Annotated, so that a call from Python that leaves it out gets None, not the option object.
+    learning_rate: Annotated[float | None, typer.Option(
+        "--learning-rate", help="Only the runs at this student rate (the teacher alone's at its own): one rate of "
+                                "the grid, none chosen.")] = None,
     published_file: Path = typer.Option(PUBLISHED, "--published", help="The published numbers."),
     params_file: Path = PARAMS_OPTION,
 ) -> None:
@@ -45,7 +51,7 @@ def main(
     from pipeline.errors import InputError
     from pipeline.reporting.experiments import exp_show, read_exp_show, records_from_exp_show, workspace_is_current
     from pipeline.reporting.paper_report import write_reports
-    from pipeline.reporting.paper_table import build_tables, current_runs
+    from pipeline.reporting.paper_table import at_learning_rate, build_tables, current_runs
     from pipeline.reporting.published import load_published
     from pipeline.reporting.room_checks import room_checks
     from pipeline.settings.params import load_params
@@ -60,6 +66,8 @@ def main(
         entries, workspace = read_exp_show(exp_show_file), True
     records = records_from_exp_show(entries, workspace)
     runs = current_runs(records, preset)
+    if learning_rate is not None:
+        runs = at_learning_rate(runs, learning_rate)
     if not runs:
         found = sorted({record.preset for record in records})
         raise InputError(f"--preset {preset}: no finished run of this preset in any experiment; "
