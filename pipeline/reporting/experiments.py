@@ -108,7 +108,8 @@ def archived(kept: list[dict], live: list[dict]) -> list[dict]:
     for entry in live:
         if entry["rev"] == "workspace":
             continue
-        finished = [experiment for experiment in entry.get("experiments") or [] if _finished(experiment)]
+        finished = [experiment for experiment in entry.get("experiments") or [] if _finished(experiment)
+                    and any(not state.get("error") and state.get("data") for state in experiment["revs"])]
         if entry["rev"] not in by_rev:
             by_rev[entry["rev"]] = dict(entry, experiments=[])
             merged.append(by_rev[entry["rev"]])
@@ -119,9 +120,9 @@ def archived(kept: list[dict], live: list[dict]) -> list[dict]:
 
 
 def _finished(experiment: dict) -> bool:
+    """Whether DVC ran the experiment to its end: no executor left, or one that succeeded."""
     executor = experiment.get("executor")
-    return (not executor or executor.get("state") == FINISHED) and any(
-        not state.get("error") and state.get("data") for state in experiment.get("revs") or [])
+    return not executor or executor.get("state") == FINISHED
 
 
 def _commit(experiment: dict) -> str:
@@ -158,8 +159,7 @@ def finished_states(entries: list[dict], workspace: bool = True) -> Iterator[tup
             name = "workspace" if entry["rev"] == "workspace" else entry.get("name") or entry["rev"][:7]
             yield name, entry["data"].get("timestamp"), entry["data"]
         for experiment in entry.get("experiments") or []:
-            executor = experiment.get("executor")
-            if executor and executor.get("state") != FINISHED:
+            if not _finished(experiment):
                 continue
             for state in experiment["revs"]:
                 if not state.get("error") and state.get("data"):

@@ -98,7 +98,8 @@ def main(
             tail = log_path.read_text(encoding="utf-8").strip().splitlines()[-1:] or ["no output"]
             raise InputError(f"{log_path}: the experiment of {point} failed ({tail[0]}); fix it and rerun: "
                              "the finished points are kept")
-        _experiments(archive)
+        if archive:
+            _experiments(archive)
     log.info("grid done in %.0f min: python -m stages paper-table --preset %s", (time.monotonic() - started) / 60,
              preset)
 
