@@ -27,7 +27,7 @@ def test_the_committed_table_at_each_rate_is_what_the_saved_experiments_give(tmp
         for name in ("paper_table.md", "paper_table.csv"):
             assert (tmp_path / name).read_text(encoding="utf-8") == (rate_dir / name).read_text(encoding="utf-8"), \
                 rate_dir / name
-    assert sorted(path.name for path in RESULTS.glob("rate_*")) == ["rate_0.0001", "rate_0.0003"]
+    assert sorted(path.name for path in RESULTS.glob("rate_*")) == ["rate_0.0001", "rate_0.0003", "rate_0.001"]
 
 
 def _tables(text: str, header: str) -> list[list[list[str]]]:
