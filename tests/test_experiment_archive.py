@@ -49,10 +49,18 @@ def test_the_archive_adds_the_finished_experiments_and_keeps_what_it_had():
     assert archived(merged, live) == merged
 
 
+def test_a_commit_with_no_finished_experiment_is_not_archived():
+    """A fresh clone's own commit adds nothing until a point finishes from it; a kept one stays."""
+    kept = [commit("c1")]
+    live = [commit("workspace"), commit("c1"), commit("c2", experiment("r", 1, "running")), commit("c3")]
+    assert commits_of(archived(kept, live)) == {"c1": []}
+    assert commits_of(archived([], live + [commit("c4", experiment("s", 2))])) == {"c4": ["s"]}
+
+
 def test_an_experiment_with_no_data_is_not_archived():
     empty = experiment("g", 8)
     empty["revs"][0]["data"] = None
-    assert commits_of(archived([], [commit("c1", empty)])) == {"c1": []}
+    assert commits_of(archived([commit("c1")], [commit("c1", empty)])) == {"c1": []}
 
 
 def test_the_saved_headline_grid_survives_a_merge_with_a_fresh_clone():

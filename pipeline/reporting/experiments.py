@@ -101,8 +101,8 @@ def archived(kept: list[dict], live: list[dict]) -> list[dict]:
     counts as done and adds to.
 
     An experiment is known by its commit (the first of its `revs`); one already kept stays as
-    it was. Left out of `live`: the workspace (its metrics may be no finished experiment's)
-    and every experiment not finished (queued, running, failed)."""
+    it was. Left out of `live`: the workspace (its metrics may be no finished experiment's),
+    every experiment not finished (queued, running, failed), and a commit none finished from."""
     merged = [dict(entry, experiments=list(entry.get("experiments") or [])) for entry in kept]
     by_rev = {entry["rev"]: entry for entry in merged}
     for entry in live:
@@ -111,6 +111,8 @@ def archived(kept: list[dict], live: list[dict]) -> list[dict]:
         finished = [experiment for experiment in entry.get("experiments") or [] if _finished(experiment)
                     and any(not state.get("error") and state.get("data") for state in experiment["revs"])]
         if entry["rev"] not in by_rev:
+            if not finished:
+                continue  # a commit no finished point came from: its own metrics are no grid's
             by_rev[entry["rev"]] = dict(entry, experiments=[])
             merged.append(by_rev[entry["rev"]])
         target = by_rev[entry["rev"]]["experiments"]
