@@ -109,7 +109,7 @@ def archived(kept: list[dict], live: list[dict]) -> list[dict]:
         if entry["rev"] == "workspace":
             continue
         finished = [experiment for experiment in entry.get("experiments") or [] if _finished(experiment)
-                    and any(not state.get("error") and state.get("data") for state in experiment["revs"])]
+                    and any(map(_has_results, experiment["revs"]))]
         if entry["rev"] not in by_rev:
             if not finished:
                 continue  # a commit no finished point came from: its own metrics are no grid's
@@ -125,6 +125,11 @@ def _finished(experiment: dict) -> bool:
     """Whether DVC ran the experiment to its end: no executor left, or one that succeeded."""
     executor = experiment.get("executor")
     return not executor or executor.get("state") == FINISHED
+
+
+def _has_results(state: dict) -> bool:
+    """Whether one of an experiment's `revs` carries params and metrics (not an error)."""
+    return not state.get("error") and bool(state.get("data"))
 
 
 def _commit(experiment: dict) -> str:
@@ -164,7 +169,7 @@ def finished_states(entries: list[dict], workspace: bool = True) -> Iterator[tup
             if not _finished(experiment):
                 continue
             for state in experiment["revs"]:
-                if not state.get("error") and state.get("data"):
+                if _has_results(state):
                     yield state.get("name") or state["rev"][:7], state["data"].get("timestamp"), state["data"]
 
 
